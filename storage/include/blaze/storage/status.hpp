@@ -49,7 +49,7 @@ template <class T>
 class [[nodiscard]] result {
 public:
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}
+  result(blaze::error e) : v_(std::in_place_index<1>, std::move(e)) {}
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -77,7 +77,7 @@ template <>
 class [[nodiscard]] result<void> {
 public:
   result() = default;
-  result(error e) : err_(std::move(e)), ok_(false) {}
+  result(blaze::error e) : err_(std::move(e)), ok_(false) {}
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
   void value() const {
