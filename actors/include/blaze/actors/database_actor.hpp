@@ -1,0 +1,53 @@
+// The database actor: one open database behind a typed message interface.
+// It runs detached (its own thread) because LevelDB calls block.
+#pragma once
+
+#include "blaze/runtime/type_ids.hpp"
+#include "blaze/storage/database.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace blaze::actors {
+
+// Receives one `change` per committed change of a subscribed database.
+using change_listener = caf::typed_actor<caf::reacts_to<change>>;
+
+using database_actor = caf::typed_actor<
+  caf::replies_to<put_atom, std::string, std::string, field_map>::with<op>,
+  caf::replies_to<remove_fields_atom, std::string, std::string,
+                  std::vector<std::string>>::with<op>,
+  caf::replies_to<erase_atom, std::string, std::string>::with<op>,
+  // The record, or an empty vector when it does not exist.
+  caf::replies_to<get_atom, std::string, std::string>::with<std::vector<record>>,
+  // collection, limit (0: all), start after this id (empty: from the first)
+  caf::replies_to<list_atom, std::string, std::uint64_t, std::string>::with<std::vector<record>>,
+  caf::replies_to<count_atom, std::string>::with<std::uint64_t>,
+  caf::replies_to<find_atom, query>::with<std::vector<record>>,
+  caf::replies_to<apply_atom, std::vector<op>>::with<apply_stats>,
+  // ops the vector lacks, at most `limit` (0: all)
+  caf::replies_to<ops_since_atom, version_vector, std::uint64_t>::with<std::vector<op>>,
+  caf::replies_to<version_atom>::with<version_vector>,
+  // Returns a subscription id; the listener is dropped when it terminates.
+  caf::replies_to<subscribe_atom, change_listener>::with<std::uint64_t>,
+  caf::reacts_to<unsubscribe_atom, std::uint64_t>>;
+
+// Spawns a database actor that owns `db`; the database closes when the
+// actor terminates. Storage errors come back as CAF errors of category
+// "blaze" (runtime::from_caf_error turns them back).
+database_actor spawn_database(caf::actor_system& sys, std::unique_ptr<database> db);
+
+// Opens (or creates) a database and spawns its actor.
+result<database_actor> open_database(caf::actor_system& sys, std::string_view name,
+                                     const std::filesystem::path& path,
+                                     std::string_view password,
+                                     const open_options& options = {});
+
+} // namespace blaze::actors

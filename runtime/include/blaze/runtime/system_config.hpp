@@ -1,0 +1,37 @@
+// The CAF actor-system configuration every Blaze process starts from:
+// Blaze's message types and error category, and scheduler settings tuned
+// for the workload (CAF's default polls with max(cores, 4) workers).
+#pragma once
+
+#include "blaze/storage/status.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+
+#include <cstddef>
+
+namespace blaze::runtime {
+
+struct scheduler_options {
+  // Worker threads; 0 picks the number of cores (at least 2).
+  std::size_t threads = 0;
+  // true: idle workers keep polling without sleeping, which trades CPU for
+  // message latency (benchmarks, relays). false: they back off and sleep.
+  bool low_latency = false;
+};
+
+class system_config : public caf::actor_system_config {
+public:
+  explicit system_config(const scheduler_options& options = {});
+  const scheduler_options& scheduling() const { return scheduling_; }
+
+private:
+  scheduler_options scheduling_;
+};
+
+// Storage errors carried as CAF errors (category "blaze") and back.
+caf::error to_caf_error(const blaze::error& e);
+// A CAF error as a storage error; errors of other categories map to io_error.
+blaze::error from_caf_error(const caf::error& e);
+
+} // namespace blaze::runtime

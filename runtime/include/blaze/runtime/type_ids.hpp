@@ -1,0 +1,42 @@
+// Message types and atoms that Blaze actors exchange, registered with CAF
+// as one type-id block (call blaze::runtime::system_config to load them).
+#pragma once
+
+#include "blaze/runtime/inspect.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include <cstdint>
+#include <vector>
+
+CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(blaze, (blaze::value))
+  CAF_ADD_TYPE_ID(blaze, (blaze::field_map))
+  CAF_ADD_TYPE_ID(blaze, (blaze::record))
+  CAF_ADD_TYPE_ID(blaze, (std::vector<blaze::record>))
+  CAF_ADD_TYPE_ID(blaze, (blaze::op))
+  CAF_ADD_TYPE_ID(blaze, (std::vector<blaze::op>))
+  CAF_ADD_TYPE_ID(blaze, (blaze::version_vector))
+  CAF_ADD_TYPE_ID(blaze, (blaze::condition))
+  CAF_ADD_TYPE_ID(blaze, (blaze::query))
+  CAF_ADD_TYPE_ID(blaze, (blaze::apply_stats))
+  CAF_ADD_TYPE_ID(blaze, (blaze::change))
+  CAF_ADD_TYPE_ID(blaze, (std::vector<std::string>))
+
+  // Message tags of the database actor, named for what they ask.
+  CAF_ADD_ATOM(blaze, blaze, put_atom, "put")
+  CAF_ADD_ATOM(blaze, blaze, remove_fields_atom, "rmfields")
+  CAF_ADD_ATOM(blaze, blaze, erase_atom, "erase")
+  CAF_ADD_ATOM(blaze, blaze, get_atom, "get")
+  CAF_ADD_ATOM(blaze, blaze, list_atom, "list")
+  CAF_ADD_ATOM(blaze, blaze, count_atom, "count")
+  CAF_ADD_ATOM(blaze, blaze, find_atom, "find")
+  CAF_ADD_ATOM(blaze, blaze, apply_atom, "apply")
+  CAF_ADD_ATOM(blaze, blaze, ops_since_atom, "opssince")
+  CAF_ADD_ATOM(blaze, blaze, version_atom, "version")
+  CAF_ADD_ATOM(blaze, blaze, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(blaze, blaze, unsubscribe_atom, "unsub")
+
+CAF_END_TYPE_ID_BLOCK(blaze)

@@ -1,0 +1,61 @@
+#include "blaze/runtime/system_config.hpp"
+
+#include "blaze/runtime/type_ids.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/message.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace blaze::runtime {
+
+namespace {
+constexpr caf::atom_value blaze_category = caf::atom("blaze");
+}
+
+system_config::system_config(const scheduler_options& options) : scheduling_(options) {
+  add_message_types<caf::id_block::blaze>();
+  add_error_category(blaze_category,
+                     [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
+                       std::string s = "blaze: ";
+                       s += blaze::to_string(static_cast<errc>(code));
+                       if (ctx.match_elements<std::string>()) {
+                         s += ": ";
+                         s += ctx.get_as<std::string>(0);
+                       }
+                       return s;
+                     });
+  std::size_t threads = options.threads;
+  if (threads == 0)
+    threads = std::max<std::size_t>(2, std::thread::hardware_concurrency());
+  scheduling_.threads = threads;
+  set("scheduler.max-threads", threads);
+  if (options.low_latency) {
+    // Spin instead of sleeping between polls of an empty queue.
+    set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+    set("work-stealing.relaxed-sleep-duration", caf::timespan{0});
+  } else {
+    set("work-stealing.aggressive-poll-attempts", 100);
+    set("work-stealing.moderate-poll-attempts", 100);
+    set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(10)});
+  }
+}
+
+caf::error to_caf_error(const blaze::error& e) {
+  return caf::error{static_cast<std::uint8_t>(e.code()), blaze_category,
+                    caf::make_message(e.message())};
+}
+
+blaze::error from_caf_error(const caf::error& e) {
+  if (e.category() == blaze_category) {
+    std::string msg;
+    if (e.context().match_elements<std::string>())
+      msg = e.context().get_as<std::string>(0);
+    return blaze::error{static_cast<errc>(e.code()), msg};
+  }
+  return blaze::error{errc::io_error, "actor system: " + caf::to_string(e)};
+}
+
+} // namespace blaze::runtime

@@ -1,0 +1,172 @@
+// The database actor answers the storage API by message and pushes changes
+// to subscribed listeners; storage errors arrive as readable CAF errors.
+#include "blaze/actors/database_actor.hpp"
+#include "blaze/runtime/system_config.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <unistd.h>
+
+using namespace blaze;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir() {
+  static int counter = 0;
+  auto p = fs::temp_directory_path()
+           / ("blaze-actor-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(p);
+  return p;
+}
+
+struct actor_fixture {
+  fs::path dir = fresh_dir();
+  ::blaze::runtime::system_config cfg{runtime::scheduler_options{2, false}};
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  actors::database_actor db;
+
+  actor_fixture() {
+    open_options o;
+    o.kdf_log2_n = 10;
+    auto r = actors::open_database(sys, "test", dir, "pw", o);
+    BOOST_REQUIRE(r.ok());
+    db = *r;
+  }
+  ~actor_fixture() {
+    self->send_exit(db, caf::exit_reason::user_shutdown);
+    self->wait_for(db);
+    fs::remove_all(dir);
+  }
+
+  // Sends a request and returns the reply, or fails the test on an error.
+  template <class T, class... Ts>
+  T ask(Ts&&... xs) {
+    T out{};
+    self->request(db, 5s, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { out = std::move(x); },
+               [&](caf::error& e) { BOOST_FAIL("unexpected error: " << sys.render(e)); });
+    return out;
+  }
+  template <class... Ts>
+  caf::error ask_error(Ts&&... xs) {
+    caf::error out;
+    self->request(db, 5s, std::forward<Ts>(xs)...)
+      .receive([&](const op&) { BOOST_FAIL("expected an error"); },
+               [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(database_actor, actor_fixture)
+
+BOOST_AUTO_TEST_CASE(put_get_count_and_find_by_message) {
+  auto o = ask<op>(put_atom_v, std::string{"notes"}, std::string{"n1"},
+                   field_map{{"title", "hi"}, {"n", 3}});
+  BOOST_TEST(o.seq == 1u);
+  ask<op>(put_atom_v, std::string{"notes"}, std::string{"n2"}, field_map{{"n", 8}});
+  auto got = ask<std::vector<record>>(get_atom_v, std::string{"notes"}, std::string{"n1"});
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST((*got[0].field("title") == value{"hi"}));
+  auto missing = ask<std::vector<record>>(get_atom_v, std::string{"notes"}, std::string{"zz"});
+  BOOST_TEST(missing.empty());
+  BOOST_TEST(ask<std::uint64_t>(count_atom_v, std::string{"notes"}) == 2u);
+  auto found = ask<std::vector<record>>(find_atom_v,
+                                        query{"notes"}.when("n", compare_op::gt, 5));
+  BOOST_REQUIRE(found.size() == 1u);
+  BOOST_TEST(found[0].id == "n2");
+  auto listed = ask<std::vector<record>>(list_atom_v, std::string{"notes"}, std::uint64_t{1},
+                                         std::string{"n1"});
+  BOOST_REQUIRE(listed.size() == 1u);
+  BOOST_TEST(listed[0].id == "n2");
+}
+
+BOOST_AUTO_TEST_CASE(remove_fields_and_erase_by_message) {
+  ask<op>(put_atom_v, std::string{"c"}, std::string{"r"}, field_map{{"a", 1}, {"b", 2}});
+  ask<op>(remove_fields_atom_v, std::string{"c"}, std::string{"r"},
+          std::vector<std::string>{"a"});
+  auto got = ask<std::vector<record>>(get_atom_v, std::string{"c"}, std::string{"r"});
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0].fields.size() == 1u);
+  auto e = ask<op>(erase_atom_v, std::string{"c"}, std::string{"r"});
+  BOOST_TEST((e.kind == op_kind::erase));
+  BOOST_TEST(ask<std::uint64_t>(count_atom_v, std::string{"c"}) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(storage_errors_come_back_as_blaze_errors) {
+  auto e = ask_error(put_atom_v, std::string{"bad/name"}, std::string{"x"}, field_map{{"a", 1}});
+  BOOST_REQUIRE(static_cast<bool>(e));
+  auto back = runtime::from_caf_error(e);
+  BOOST_TEST(static_cast<int>(back.code()) == static_cast<int>(errc::invalid_argument));
+  auto nf = ask_error(erase_atom_v, std::string{"c"}, std::string{"nope"});
+  BOOST_TEST(static_cast<int>(runtime::from_caf_error(nf).code())
+             == static_cast<int>(errc::not_found));
+  BOOST_TEST(ask<std::uint64_t>(count_atom_v, std::string{"c"}) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(ops_flow_between_two_database_actors) {
+  open_options o;
+  o.kdf_log2_n = 10;
+  auto dir2 = fresh_dir();
+  auto other = actors::open_database(sys, "other", dir2, "pw2", o);
+  BOOST_REQUIRE(other.ok());
+  for (int i = 0; i < 10; ++i)
+    ask<op>(put_atom_v, std::string{"c"}, "r" + std::to_string(i), field_map{{"i", i}});
+  version_vector have;
+  self->request(*other, 5s, version_atom_v).receive([&](version_vector& v) { have = v; },
+                                                    [&](caf::error&) { BOOST_FAIL("version"); });
+  auto ops = ask<std::vector<op>>(ops_since_atom_v, have, std::uint64_t{0});
+  BOOST_TEST(ops.size() == 10u);
+  apply_stats stats;
+  self->request(*other, 5s, apply_atom_v, ops)
+    .receive([&](apply_stats& s) { stats = s; }, [&](caf::error&) { BOOST_FAIL("apply"); });
+  BOOST_TEST(stats.applied == 10u);
+  std::uint64_t n = 0;
+  self->request(*other, 5s, count_atom_v, std::string{"c"})
+    .receive([&](std::uint64_t x) { n = x; }, [&](caf::error&) { BOOST_FAIL("count"); });
+  BOOST_TEST(n == 10u);
+  self->send_exit(*other, caf::exit_reason::user_shutdown);
+  self->wait_for(*other);
+  fs::remove_all(dir2);
+}
+
+BOOST_AUTO_TEST_CASE(subscribers_receive_each_committed_change) {
+  auto listener = sys.spawn(
+    [](actors::change_listener::pointer me, caf::actor sink)
+      -> actors::change_listener::behavior_type {
+      return {[=](const change& c) { caf::anon_send(sink, c); }};
+    },
+    caf::actor{self});
+  auto id = ask<std::uint64_t>(subscribe_atom_v, listener);
+  BOOST_TEST(id > 0u);
+  ask<op>(put_atom_v, std::string{"c"}, std::string{"a"}, field_map{{"x", 1}});
+  ask<op>(erase_atom_v, std::string{"c"}, std::string{"a"});
+  std::vector<change> seen;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](const change& c) { seen.push_back(c); },
+                  caf::after(5s) >> [&] { BOOST_FAIL("no change notification"); });
+  BOOST_REQUIRE(seen.size() == 2u);
+  BOOST_TEST(!seen[0].deleted);
+  BOOST_TEST(seen[0].local);
+  BOOST_TEST(seen[1].deleted);
+  self->send(db, unsubscribe_atom_v, id);
+  ask<op>(put_atom_v, std::string{"c"}, std::string{"b"}, field_map{{"x", 2}});
+  bool got_more = false;
+  self->receive([&](const change&) { got_more = true; }, caf::after(200ms) >> [] {});
+  BOOST_TEST(!got_more);
+  self->send_exit(listener, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
