@@ -1,0 +1,160 @@
+// Crash consistency with a real process: a writer is killed with SIGKILL in
+// the middle of its writes; the store must reopen with its records and its
+// op log in agreement (a change and its op are committed together or not).
+#include "fixture.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef BLAZE_CRASH_WRITER
+#  error "BLAZE_CRASH_WRITER must name the blaze_crash_writer executable"
+#endif
+
+extern char** environ;
+
+using namespace blaze;
+using namespace blaze::test;
+
+namespace {
+
+// The crash writer as a child process with its stdout on a pipe.
+class writer_process {
+public:
+  writer_process(const std::filesystem::path& store, std::uint64_t seed) {
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0, std::strerror(errno));
+    out_ = fds[0];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    std::string exe = BLAZE_CRASH_WRITER, path = store.string(), seed_text = std::to_string(seed);
+    char* argv[] = {exe.data(), path.data(), seed_text.data(), nullptr};
+    int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    BOOST_TEST_REQUIRE(rc == 0, "posix_spawn " << exe << ": " << std::strerror(rc));
+  }
+
+  ~writer_process() {
+    if (pid_ > 0)
+      kill_hard();
+    if (out_ >= 0)
+      ::close(out_);
+  }
+
+  // Waits for the "ready" line; false on EOF (the writer died) or timeout.
+  bool wait_ready(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (output_.find("ready\n") == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        continue;
+      char buf[256];
+      auto n = ::read(out_, buf, sizeof buf);
+      if (n <= 0)
+        return false;
+      output_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // SIGKILL and reap; returns the wait status.
+  int kill_hard() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+
+  const std::string& output() const { return output_; }
+
+private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string output_;
+};
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status))
+    return "exited with " + std::to_string(WEXITSTATUS(status));
+  return "status " + std::to_string(status);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(crash)
+
+BOOST_AUTO_TEST_CASE(killed_writer_leaves_records_and_op_log_in_agreement) {
+  const std::uint64_t seed = 7731;
+  BOOST_TEST_MESSAGE("crash seed " << seed);
+  std::mt19937_64 rng(seed);
+  temp_dir dir;
+  std::size_t previous_ops = 0;
+
+  for (int kill_no = 1; kill_no <= 5; ++kill_no) {
+    BOOST_TEST_CONTEXT("seed " << seed << ", kill " << kill_no) {
+      {
+        writer_process writer(dir.store(), rng());
+        if (!writer.wait_ready(std::chrono::seconds(20))) {
+          const int status = writer.kill_hard();
+          BOOST_FAIL("writer never became ready: " << describe_status(status) << ", output '"
+                                                   << writer.output() << "'");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 + rng() % 50));
+        const int status = writer.kill_hard();
+        BOOST_TEST_REQUIRE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL),
+                           "writer " << describe_status(status) << " before the kill");
+      }
+
+      auto db = open_store(dir.store(), "crash", "crash password");
+      const node_id origin = db->id();
+      const auto ops = BLAZE_OK(db->ops_since({}));
+      std::uint64_t own = 0;
+      for (auto& o : ops) {
+        if (o.origin != origin || o.seq != own + 1)
+          BOOST_FAIL("op log not one contiguous run of the writer's ops at index "
+                     << own << ": origin " << o.origin << " seq " << o.seq);
+        ++own;
+      }
+      BOOST_TEST(db->version().get(origin) == own);
+      BOOST_TEST(own > previous_ops, "the writer made no progress");
+      BOOST_TEST_MESSAGE("kill " << kill_no << ": " << own << " ops in the log");
+      previous_ops = own;
+
+      // Replaying the op log from scratch must rebuild exactly the records.
+      temp_dir fresh_dir;
+      auto fresh = open_store(fresh_dir.store(), "crash", "crash password");
+      auto st = BLAZE_OK(fresh->apply(ops));
+      BOOST_TEST(st.applied == ops.size());
+      for (const char* coll : {"crash", "side"}) {
+        BOOST_TEST_CONTEXT("collection " << coll) {
+          auto crashed = BLAZE_OK(db->list(coll));
+          auto replayed = BLAZE_OK(fresh->list(coll));
+          BOOST_TEST(crashed == replayed, boost::test_tools::per_element());
+          BOOST_TEST(BLAZE_OK(db->count(coll)) == crashed.size());
+        }
+      }
+      BOOST_TEST(fresh->version() == db->version());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,71 @@
+// Helper process for the crash suite: writes to a store without end so the
+// test can kill it (SIGKILL) at an arbitrary moment. Prints "ready" once the
+// first change has committed.
+//
+// usage: blaze_crash_writer <store-path> <seed>
+#include "blaze/storage/database.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+namespace {
+
+int fail(const char* what, const blaze::error& e) {
+  std::fprintf(stderr, "blaze_crash_writer: %s: %s\n", what, e.to_string().c_str());
+  return 3;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s <store-path> <seed>\n", argv[0]);
+    return 2;
+  }
+  blaze::open_options options;
+  options.kdf_log2_n = 10;
+  auto opened = blaze::database::open("crash", argv[1], "crash password", options);
+  if (!opened)
+    return fail("open", opened.error());
+  auto& db = **opened;
+  std::mt19937_64 rng(std::strtoull(argv[2], nullptr, 10));
+  bool announced = false;
+  for (std::int64_t i = 0;; ++i) {
+    const char* collection = rng() % 4 == 0 ? "side" : "crash";
+    const std::string id = "r" + std::to_string(rng() % 40);
+    const auto roll = rng() % 10;
+    if (roll < 2) {
+      auto r = db.erase(collection, id);
+      if (!r && r.error().code() != blaze::errc::not_found)
+        return fail("erase", r.error());
+      if (!r)
+        continue; // nothing committed
+    } else if (roll < 3) {
+      auto current = db.get(collection, id);
+      if (!current)
+        return fail("get", current.error());
+      if (!current->has_value())
+        continue;
+      auto r = db.remove_field(collection, id, "payload");
+      if (!r)
+        return fail("remove_field", r.error());
+    } else {
+      std::string payload(rng() % 1500, '\0');
+      for (auto& ch : payload)
+        ch = static_cast<char>('a' + rng() % 26);
+      blaze::bytes bin(rng() % 64);
+      for (auto& b : bin)
+        b = static_cast<std::uint8_t>(rng());
+      auto r = db.put(collection, id, {{"n", i}, {"payload", payload}, {"bin", bin}});
+      if (!r)
+        return fail("put", r.error());
+    }
+    if (!announced) {
+      std::fputs("ready\n", stdout);
+      std::fflush(stdout);
+      announced = true;
+    }
+  }
+}
