@@ -1,0 +1,90 @@
+// blaze-bench: Blaze measured beside raw baselines in the same run, one
+// subcommand per area (storage now; relay, channel, remote to follow).
+#include "report.hpp"
+#include "storage_bench.hpp"
+
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace {
+
+using namespace blaze::bench;
+
+// Options every subcommand shares.
+struct output_options {
+  std::filesystem::path json;
+};
+
+void add_output_options(CLI::App& cmd, output_options& out) {
+  cmd.add_option("--json", out.json, "Also write every figure, with machine info, to FILE")
+    ->type_name("FILE");
+}
+
+// Runs one suite: progress on stderr, the table on stdout, JSON on request.
+int run_suite(const std::string& suite, const output_options& out,
+              const std::function<report(std::ostream& log)>& bench) {
+  try {
+    // Fail before a long run, not after it, when the report cannot be written.
+    if (!out.json.empty() && !std::ofstream(out.json, std::ios::app))
+      throw std::runtime_error("cannot write " + out.json.string());
+    auto r = bench(std::cerr);
+    std::cout << '\n';
+    print(r, std::cout);
+    if (!out.json.empty()) {
+      write_json(out.json, to_json(r));
+      std::cerr << "wrote " << out.json.string() << '\n';
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "blaze-bench " << suite << ": " << e.what() << '\n';
+    return 1;
+  }
+}
+
+void add_storage_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<storage_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "storage", "Encrypted Blaze store vs raw LevelDB: put, get, query, apply; AES-GCM limit");
+  cmd->add_option("--records", opts->records, "Records written, read and replicated")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--value-bytes", opts->value_bytes, "Length of each record's string field")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20))
+    ->capture_default_str();
+  cmd->add_option("--queries", opts->query_iterations, "Range queries run on each store")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+    ->capture_default_str();
+  cmd->add_option("--batch", opts->apply_batch, "Ops per apply batch")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Random seed for the data and access order")
+    ->capture_default_str();
+  cmd->add_option("--dir", opts->dir,
+                  "Parent directory for the scratch stores (default: system temp dir)")
+    ->type_name("DIR");
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("storage", *out,
+                          [&](std::ostream& log) { return run_storage_bench(*opts, log); });
+  });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"blaze-bench: Blaze benchmarks beside raw baselines, in one run"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  add_storage_command(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
