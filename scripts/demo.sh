@@ -17,11 +17,11 @@ echo; echo "== examples/two_replicas: two databases converge by exchanging ops"
 echo; echo "== the blaze CLI"
 export BLAZE_PASSWORD="demo password" BLAZE_KDF_LOG2_N=14 BLAZE_DB="$work/cli"
 blaze="$build/tools/blaze"
-run() { echo "\$ blaze $*"; "$blaze" "$@"; }
+run() { echo "$ blaze $(printf "%q " "$@")"; "$blaze" "$@"; }
 run init --name notes
-run put notes n1 title='"Buy milk"' done=false priority=2
-run put notes n2 title='"Call Ann"' done=true priority=5
-run put notes n3 title='"Ship Blaze"' done=false priority=9
+run put notes n1 title='Buy milk' done=false priority=2
+run put notes n2 title='Call Ann' done=true priority=5
+run put notes n3 title='Ship Blaze' done=false priority=9
 run get notes n1
 run query notes --where 'priority>=3' --order priority --desc
 run delete notes n2
