@@ -1,0 +1,76 @@
+// The blaze subcommands. Each takes the shared store options and its own
+// parsed arguments, writes its result to `out`, and reports failure by
+// throwing tool_error. Arguments are checked before the store is opened,
+// so a typo never costs a password prompt or a write.
+#pragma once
+
+#include "store_session.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace blaze::cli {
+
+// Records.
+struct put_arguments {
+  std::string collection;
+  std::string id;
+  std::vector<std::string> assignments; // FIELD=VALUE
+  std::optional<std::string> json;      // a JSON object of fields
+};
+struct record_arguments {
+  std::string collection;
+  std::string id;
+};
+struct unset_arguments {
+  std::string collection;
+  std::string id;
+  std::vector<std::string> fields;
+};
+struct query_arguments {
+  std::string collection;
+  std::vector<std::string> where;
+  std::optional<std::string> order;
+  bool descending = false;
+  std::size_t limit = 0;
+  bool count_only = false;
+};
+struct list_arguments {
+  std::string collection;
+  std::size_t limit = 0;
+};
+
+void put_record(const store_options& store, const put_arguments& args, std::ostream& out);
+void get_record(const store_options& store, const record_arguments& args, std::ostream& out);
+void delete_record(const store_options& store, const record_arguments& args, std::ostream& out);
+void unset_fields(const store_options& store, const unset_arguments& args, std::ostream& out);
+void query_records(const store_options& store, const query_arguments& args, std::ostream& out);
+void list_records(const store_options& store, const list_arguments& args, std::ostream& out);
+
+// Moving data in and out as JSON lines.
+struct export_arguments {
+  std::vector<std::string> collections; // empty: all
+  std::string output = "-";
+};
+struct import_arguments {
+  std::string input = "-";
+};
+struct ops_arguments {
+  std::optional<std::string> since_json; // a version vector
+  std::size_t limit = 0;
+};
+
+void export_records(const store_options& store, const export_arguments& args, std::ostream& out);
+void import_records(const store_options& store, const import_arguments& args, std::ostream& out);
+void print_ops(const store_options& store, const ops_arguments& args, std::ostream& out);
+
+// The store itself.
+void init_store(const store_options& store, std::ostream& out);
+void print_collections(const store_options& store, std::ostream& out);
+void print_info(const store_options& store, std::ostream& out);
+void change_password(const store_options& store, std::ostream& out);
+
+} // namespace blaze::cli

@@ -1,0 +1,145 @@
+// export, import, ops: data in and out of a store as JSON lines.
+#include "commands.hpp"
+
+#include "json_codec.hpp"
+#include "tool_error.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <unistd.h>
+
+namespace blaze::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t export_page = 1000;
+
+std::size_t write_collection(const database& db, const std::string& collection, std::ostream& out) {
+  std::size_t written = 0;
+  std::string after;
+  for (;;) {
+    auto page = unwrap(db.list(collection, export_page, after));
+    for (auto& r : page)
+      out << to_line(record_to_json(r, collection)) << '\n';
+    written += page.size();
+    if (page.size() < export_page)
+      return written;
+    after = page.back().id;
+  }
+}
+
+std::size_t write_export(const database& db, const std::vector<std::string>& collections,
+                         std::ostream& out) {
+  std::size_t written = 0;
+  for (auto& c : collections)
+    written += write_collection(db, c, out);
+  return written;
+}
+
+struct numbered_document {
+  std::size_t line;
+  document doc;
+};
+
+// Reads and checks the whole input before anything is written, so that a
+// bad line leaves the store exactly as it was.
+std::vector<numbered_document> read_documents(std::istream& in, const std::string& source) {
+  std::vector<numbered_document> docs;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
+      continue;
+    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    try {
+      if (parsed.is_discarded())
+        throw tool_error("not valid JSON");
+      docs.push_back({number, document_from_json(parsed)});
+    } catch (const tool_error& e) {
+      throw tool_error(source + ": line " + std::to_string(number) + ": " + e.what() +
+                       " (nothing imported)");
+    }
+  }
+  if (in.bad())
+    throw tool_error("cannot read " + source);
+  return docs;
+}
+
+} // namespace
+
+void export_records(const store_options& store, const export_arguments& args, std::ostream& out) {
+  for (auto& c : args.collections)
+    unwrap(validate_collection(c));
+  auto db = open_store(store);
+  auto collections = args.collections.empty() ? unwrap(db->collections()) : args.collections;
+
+  if (args.output == "-") {
+    write_export(*db, collections, out);
+    return;
+  }
+  // Write beside the target and rename, so a failed export never leaves a
+  // truncated file under the requested name.
+  fs::path target{args.output};
+  fs::path partial = target;
+  partial += ".partial-" + std::to_string(::getpid());
+  std::size_t written = 0;
+  try {
+    std::ofstream file{partial, std::ios::binary | std::ios::trunc};
+    if (!file)
+      throw tool_error("cannot create " + partial.string());
+    written = write_export(*db, collections, file);
+    file.close();
+    if (!file)
+      throw tool_error("cannot write " + partial.string());
+    fs::rename(partial, target);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    throw;
+  }
+  out << "exported " << written << " records to " << target.string() << '\n';
+}
+
+void import_records(const store_options& store, const import_arguments& args, std::ostream& out) {
+  std::vector<numbered_document> docs;
+  if (args.input == "-") {
+    docs = read_documents(std::cin, "stdin");
+  } else {
+    std::ifstream file{args.input, std::ios::binary};
+    if (!file)
+      throw tool_error("cannot open " + args.input);
+    docs = read_documents(file, args.input);
+  }
+
+  auto db = open_store(store);
+  std::size_t imported = 0;
+  for (auto& [line, doc] : docs) {
+    auto r = db->put(doc.collection, doc.content.id, std::move(doc.content.fields));
+    if (!r)
+      throw tool_error("line " + std::to_string(line) + ": " + r.error().to_string() + " (" +
+                       std::to_string(imported) + " records imported before it)");
+    ++imported;
+  }
+  out << "imported " << imported << " records\n";
+}
+
+void print_ops(const store_options& store, const ops_arguments& args, std::ostream& out) {
+  version_vector since;
+  if (args.since_json) {
+    json parsed = json::parse(*args.since_json, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded())
+      throw tool_error("--since-json is not valid JSON", exit_usage);
+    since = version_from_json(parsed);
+  }
+  auto db = open_store(store);
+  for (auto& o : unwrap(db->ops_since(since, args.limit)))
+    out << to_line(op_to_json(o)) << '\n';
+}
+
+} // namespace blaze::cli
