@@ -17,6 +17,10 @@ namespace {
 
 constexpr std::size_t export_page = 1000;
 
+std::string count_of_records(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " record" : " records");
+}
+
 std::size_t write_collection(const database& db, const std::string& collection, std::ostream& out) {
   std::size_t written = 0;
   std::string after;
@@ -103,7 +107,7 @@ void export_records(const store_options& store, const export_arguments& args, st
     fs::remove(partial, ignored);
     throw;
   }
-  out << "exported " << written << " records to " << target.string() << '\n';
+  out << "exported " << count_of_records(written) << " to " << target.string() << '\n';
 }
 
 void import_records(const store_options& store, const import_arguments& args, std::ostream& out) {
@@ -126,7 +130,7 @@ void import_records(const store_options& store, const import_arguments& args, st
                        std::to_string(imported) + " records imported before it)");
     ++imported;
   }
-  out << "imported " << imported << " records\n";
+  out << "imported " << count_of_records(imported) << '\n';
 }
 
 void print_ops(const store_options& store, const ops_arguments& args, std::ostream& out) {
