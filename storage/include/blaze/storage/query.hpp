@@ -17,7 +17,7 @@ std::optional<compare_op> parse_compare_op(std::string_view text);
 
 struct condition {
   std::string field; // "_id" names the record id
-  compare_op op;
+  compare_op op = compare_op::eq;
   blaze::value value;
 };
 
@@ -31,6 +31,7 @@ struct query {
   bool descending = false;
   std::size_t limit = 0; // 0: no limit
 
+  query() = default;
   explicit query(std::string coll) : collection(std::move(coll)) {}
   query& when(std::string field, compare_op op, blaze::value v) {
     where.push_back({std::move(field), op, std::move(v)});
