@@ -38,6 +38,9 @@ constexpr int scrypt_r = 8;
 constexpr int scrypt_p = 1;
 constexpr int min_log2_n = 10;
 constexpr int max_log2_n = 22;
+// A remote stamp further ahead of the wall clock than this comes from a
+// broken clock; accepting it would drag every replica's clock along.
+constexpr hlc_time max_clock_lead = make_hlc(366ull * 24 * 60 * 60 * 1000, 0);
 
 std::string record_key(char kind, std::string_view coll, std::string_view id) {
   std::string k;
@@ -271,6 +274,8 @@ struct database::impl {
     clock = now > clock ? now : clock + 1;
     return clock;
   }
+  // Seen stamps move the clock forward, so a local change always follows
+  // every change this replica has seen (read-your-writes under LWW).
   void observe(hlc_time t) {
     if (t > clock)
       clock = t;
@@ -860,7 +865,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     version_vector have = d.have;
     auto beyond = d.beyond;
     auto origins = d.origins;
-    hlc_time clock = d.clock;
+    hlc_time newest_seen = 0;
     struct touched {
       impl::located loc;
       bool dirty = false;
@@ -880,6 +885,10 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
                        + " carries this replica's node id but this replica never wrote it"
                          " (was the store copied?)"};
       }
+      if (o.time > wall_clock_hlc() + max_clock_lead)
+        return error{errc::invalid_argument,
+                     "op " + to_hex(o.origin) + ":" + std::to_string(o.seq)
+                       + " is stamped more than a year ahead of this clock"};
       std::uint64_t frontier = have.get(o.origin);
       auto& ahead = beyond[o.origin];
       if (o.seq <= frontier || ahead.count(o.seq)) {
@@ -913,8 +922,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       origins.insert(o.origin);
       auto& t = newest[o.origin];
       t = std::max(t, o.time);
-      if (o.time > clock)
-        clock = o.time;
+      newest_seen = std::max(newest_seen, o.time);
       ++stats.applied;
       if (want_changes)
         changes.push_back(impl::make_change(o, it->second.loc.state, false));
@@ -928,7 +936,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     for (auto& [origin, time] : newest) {
       std::string entry;
       put_varint(entry, have.get(origin));
-      put_varint(entry, std::max(time, clock));
+      put_varint(entry, time);
       if (auto r = d.put_sealed(batch, vv_key(origin), entry); !r)
         return r.error();
     }
@@ -939,7 +947,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     d.have = std::move(have);
     d.beyond = std::move(beyond);
     d.origins = std::move(origins);
-    d.clock = clock;
+    d.observe(newest_seen);
   }
   impl_->notify(changes);
   return stats;
