@@ -78,15 +78,21 @@ struct random_history {
       replicas.push_back(std::make_unique<replica>());
   }
 
-  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); }
+  std::size_t pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  }
   bool chance(double p) { return std::bernoulli_distribution(p)(rng); }
 
   value random_value() {
     switch (pick(4)) {
-      case 0: return value{static_cast<std::int64_t>(pick(10))};
-      case 1: return value{"s" + std::to_string(pick(10))};
-      case 2: return value{pick(10) * 0.5};
-      default: return value{};
+    case 0:
+      return value{static_cast<std::int64_t>(pick(10))};
+    case 1:
+      return value{"s" + std::to_string(pick(10))};
+    case 2:
+      return value{pick(10) * 0.5};
+    default:
+      return value{};
     }
   }
 
@@ -149,7 +155,9 @@ struct random_history {
 BOOST_AUTO_TEST_SUITE(convergence)
 
 BOOST_DATA_TEST_CASE(random_histories_converge,
-                     boost::unit_test::data::make({11u, 22u, 33u, 44u, 55u, 66u, 77u, 88u}), seed) {
+                     boost::unit_test::data::make({11u, 22u, 33u, 44u, 55u, 66u, 77u, 88u, 99u,
+                                                   111u, 222u, 333u, 444u, 555u, 666u, 777u}),
+                     seed) {
   const std::size_t n = 3 + seed % 3;
   BOOST_TEST_MESSAGE("convergence seed " << seed << ", " << n << " replicas");
   BOOST_TEST_CONTEXT("seed " << seed << ", " << n << " replicas") {
@@ -265,9 +273,10 @@ BOOST_AUTO_TEST_CASE(gap_converges_and_version_waits_for_it) {
   BOOST_TEST(BLAZE_OK(b.db->apply({ops[1]})).applied == 1u);
   BOOST_TEST(b.db->version().get(origin) == 4u);
 
-  BOOST_TEST(BLAZE_OK(b.db->list("c")) == BLAZE_OK(a.db->list("c")), boost::test_tools::per_element());
-  BOOST_TEST(BLAZE_OK(b.db->list("c"))
-               == (std::vector<record>{make_record("r", {{"y", 2}}), make_record("s", {{"z", 3}})}),
+  BOOST_TEST(BLAZE_OK(b.db->list("c")) == BLAZE_OK(a.db->list("c")),
+             boost::test_tools::per_element());
+  BOOST_TEST(BLAZE_OK(b.db->list("c")) ==
+                 (std::vector<record>{make_record("r", {{"y", 2}}), make_record("s", {{"z", 3}})}),
              boost::test_tools::per_element());
 }
 
@@ -290,6 +299,24 @@ BOOST_AUTO_TEST_CASE(gap_is_remembered_across_reopen) {
   BOOST_TEST(st.duplicates == 1u);
   BOOST_TEST(b->version().get(origin) == 4u);
   BOOST_TEST(BLAZE_OK(b->list("c")) == BLAZE_OK(a.db->list("c")), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(applied_ops_and_version_survive_reopen) {
+  replica a;
+  temp_dir bdir;
+  BLAZE_OK(a.db->put("c", "r", {{"x", 1}}));
+  BLAZE_OK(a.db->put("c", "s", {{"y", 2}}));
+  BLAZE_OK(a.db->erase("c", "r"));
+  const auto ops = BLAZE_OK(a.db->ops_since({}));
+  {
+    auto b = open_store(bdir.store(), "shared");
+    BLAZE_OK(b->apply(ops));
+  }
+  auto b = open_store(bdir.store(), "shared");
+  BOOST_TEST(b->version().get(a.db->id()) == 3u);
+  BOOST_TEST(BLAZE_OK(b->ops_since({})) == ops, boost::test_tools::per_element());
+  BOOST_TEST(BLAZE_OK(b->list("c")) == BLAZE_OK(a.db->list("c")), boost::test_tools::per_element());
+  BOOST_TEST(BLAZE_OK(b->apply(ops)).duplicates == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(later_erase_beats_earlier_put) {
@@ -386,14 +413,15 @@ BOOST_AUTO_TEST_CASE(ops_travel_over_multiple_hops) {
     if (o.origin == a.db->id())
       a_ops_at_c.push_back(o);
   BOOST_TEST(a_ops_at_c == BLAZE_OK(a.db->ops_since({})), boost::test_tools::per_element());
-  BOOST_TEST(BLAZE_OK(c.db->list("c"))
-               == (std::vector<record>{make_record("from-a", {{"v", 1}, {"w", 2}}),
-                                       make_record("from-b", {{"v", 3}})}),
+  BOOST_TEST(BLAZE_OK(c.db->list("c")) ==
+                 (std::vector<record>{make_record("from-a", {{"v", 1}, {"w", 2}}),
+                                      make_record("from-b", {{"v", 3}})}),
              boost::test_tools::per_element());
   // And back: A learns B's op through C.
   BLAZE_OK(a.db->apply(BLAZE_OK(c.db->ops_since(a.db->version()))));
   BOOST_TEST(a.db->version() == expected);
-  BOOST_TEST(BLAZE_OK(a.db->list("c")) == BLAZE_OK(c.db->list("c")), boost::test_tools::per_element());
+  BOOST_TEST(BLAZE_OK(a.db->list("c")) == BLAZE_OK(c.db->list("c")),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,12 +5,16 @@
 // usage: blaze_crash_writer <store-path> <seed>
 #include "blaze/storage/database.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
 
 namespace {
+
+// The node id the writer's simulated peer uses; the crash test knows it.
+constexpr blaze::node_id remote_origin = 0xC0FFEE00C0FFEEull;
 
 int fail(const char* what, const blaze::error& e) {
   std::fprintf(stderr, "blaze_crash_writer: %s: %s\n", what, e.to_string().c_str());
@@ -35,8 +39,25 @@ int main(int argc, char** argv) {
   for (std::int64_t i = 0;; ++i) {
     const char* collection = rng() % 4 == 0 ? "side" : "crash";
     const std::string id = "r" + std::to_string(rng() % 40);
-    const auto roll = rng() % 10;
-    if (roll < 2) {
+    const auto roll = rng() % 12;
+    if (roll >= 10) {
+      // An op "from a peer", so applied ops and the version vector are in
+      // the crash window too.
+      blaze::op o;
+      o.origin = remote_origin;
+      o.seq = db.version().get(remote_origin) + 1;
+      o.time = blaze::make_hlc(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count()),
+          0);
+      o.collection = "side";
+      o.id = id;
+      o.fields = {{"remote", static_cast<std::int64_t>(o.seq)}};
+      auto r = db.apply({o});
+      if (!r)
+        return fail("apply", r.error());
+    } else if (roll < 2) {
       auto r = db.erase(collection, id);
       if (!r && r.error().code() != blaze::errc::not_found)
         return fail("erase", r.error());

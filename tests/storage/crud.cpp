@@ -88,10 +88,13 @@ BOOST_AUTO_TEST_CASE(put_after_erase_starts_a_fresh_record) {
 }
 
 BOOST_AUTO_TEST_CASE(list_returns_records_in_id_order) {
-  for (auto id : {"b", "ab", "a0", "c", "a", "B"})
+  // Byte order: upper case before lower, a prefix before its extensions,
+  // UTF-8 (high bytes) after ASCII.
+  for (auto id : {"b", "ab", "a0", "\xC3\xA9t\xC3\xA9", "c", "a", "B", "a a"})
     BLAZE_OK(db->put("items", id, {{"id", id}}));
   auto all = BLAZE_OK(db->list("items"));
-  BOOST_TEST(ids_of(all) == (std::vector<std::string>{"B", "a", "a0", "ab", "b", "c"}),
+  BOOST_TEST(ids_of(all) == (std::vector<std::string>{"B", "a", "a a", "a0", "ab", "b", "c",
+                                                      "\xC3\xA9t\xC3\xA9"}),
              boost::test_tools::per_element());
   for (auto& r : all)
     BOOST_TEST((r.fields == field_map{{"id", r.id}}));
@@ -108,12 +111,12 @@ BOOST_AUTO_TEST_CASE(list_respects_limit) {
 BOOST_AUTO_TEST_CASE(list_starts_after_given_id) {
   for (auto id : {"d", "a", "c", "b", "e"})
     BLAZE_OK(db->put("items", id, {{"x", 1}}));
-  BOOST_TEST(ids_of(BLAZE_OK(db->list("items", 0, "b")))
-               == (std::vector<std::string>{"c", "d", "e"}),
+  BOOST_TEST(ids_of(BLAZE_OK(db->list("items", 0, "b"))) ==
+                 (std::vector<std::string>{"c", "d", "e"}),
              boost::test_tools::per_element());
   // An id that is not stored is a position between records, not an error.
-  BOOST_TEST(ids_of(BLAZE_OK(db->list("items", 0, "bb")))
-               == (std::vector<std::string>{"c", "d", "e"}),
+  BOOST_TEST(ids_of(BLAZE_OK(db->list("items", 0, "bb"))) ==
+                 (std::vector<std::string>{"c", "d", "e"}),
              boost::test_tools::per_element());
   BOOST_TEST(BLAZE_OK(db->list("items", 0, "e")).empty());
 }
@@ -197,25 +200,25 @@ BOOST_AUTO_TEST_CASE(every_value_type_round_trips) {
   for (int i = 0; i < 256; ++i)
     all_bytes.push_back(static_cast<std::uint8_t>(i));
   const field_map fields{
-    {"null", value{}},
-    {"null2", value{nullptr}},
-    {"t", true},
-    {"f", false},
-    {"i0", 0},
-    {"ineg", -1},
-    {"imin", std::numeric_limits<std::int64_t>::min()},
-    {"imax", std::numeric_limits<std::int64_t>::max()},
-    {"d", 0.1},
-    {"dneg", -2.5e-300},
-    {"dmax", std::numeric_limits<double>::max()},
-    {"dmin", std::numeric_limits<double>::denorm_min()},
-    {"dnegzero", -0.0},
-    {"s", "plain"},
-    {"s_empty", ""},
-    {"s_nul", std::string("a\0b\0", 4)},
-    {"s_utf8", "h\xC3\xA9llo \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x94\xA5"},
-    {"b", all_bytes},
-    {"b_empty", bytes{}},
+      {"null", value{}},
+      {"null2", value{nullptr}},
+      {"t", true},
+      {"f", false},
+      {"i0", 0},
+      {"ineg", -1},
+      {"imin", std::numeric_limits<std::int64_t>::min()},
+      {"imax", std::numeric_limits<std::int64_t>::max()},
+      {"d", 0.1},
+      {"dneg", -2.5e-300},
+      {"dmax", std::numeric_limits<double>::max()},
+      {"dmin", std::numeric_limits<double>::denorm_min()},
+      {"dnegzero", -0.0},
+      {"s", "plain"},
+      {"s_empty", ""},
+      {"s_nul", std::string("a\0b\0", 4)},
+      {"s_utf8", "h\xC3\xA9llo \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x94\xA5"},
+      {"b", all_bytes},
+      {"b_empty", bytes{}},
   };
   BLAZE_OK(db->put("types", "all", fields));
   auto check = [&](const char* when) {
@@ -245,6 +248,38 @@ BOOST_AUTO_TEST_CASE(every_value_type_round_trips) {
   check("after reopen");
 }
 
+BOOST_AUTO_TEST_CASE(large_values_round_trip) {
+  std::string text(1 << 20, '\0');
+  bytes blob(3 << 19);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    text[i] = static_cast<char>('a' + i * 7919 % 26);
+  for (std::size_t i = 0; i < blob.size(); ++i)
+    blob[i] = static_cast<std::uint8_t>(i * 2654435761u >> 13);
+  BLAZE_OK(db->put("big", "one", {{"text", text}, {"blob", blob}}));
+  reopen();
+  auto got = BLAZE_OK(db->get("big", "one"));
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST_REQUIRE((got->field("text") && got->field("text")->as_string()));
+  BOOST_TEST((*got->field("text")->as_string() == text));
+  BOOST_TEST_REQUIRE((got->field("blob") && got->field("blob")->as_bytes()));
+  BOOST_TEST((*got->field("blob")->as_bytes() == blob));
+}
+
+BOOST_AUTO_TEST_CASE(many_records_list_and_count) {
+  for (int i = 999; i >= 0; --i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "k%04d", i);
+    BLAZE_OK(db->put("many", id, {{"i", i}}));
+  }
+  auto all = BLAZE_OK(db->list("many"));
+  BOOST_TEST_REQUIRE(all.size() == 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    auto* v = all[i].field("i");
+    BOOST_TEST_REQUIRE((v && v->as_int() && *v->as_int() == i), "record " << i << " out of place");
+  }
+  BOOST_TEST(BLAZE_OK(db->count("many")) == 1000u);
+}
+
 BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
   BLAZE_OK(db->put("items", "a", {{"x", 1}}));
   BLAZE_OK(db->put("items", "b", {{"x", 2}, {"y", "why"}}));
@@ -263,9 +298,8 @@ BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
   BOOST_TEST(db->name() == name);
   BOOST_TEST(db->version() == version);
   BOOST_TEST(BLAZE_OK(db->list("items")) == before, boost::test_tools::per_element());
-  BOOST_TEST(BLAZE_OK(db->list("items"))
-               == (std::vector<record>{make_record("a", {{"x", 1}}),
-                                       make_record("b", {{"y", "why"}})}),
+  BOOST_TEST(BLAZE_OK(db->list("items")) == (std::vector<record>{make_record("a", {{"x", 1}}),
+                                                                 make_record("b", {{"y", "why"}})}),
              boost::test_tools::per_element());
   BOOST_TEST(BLAZE_OK(db->count("items")) == 2u);
   BOOST_TEST(!BLAZE_OK(db->get("items", "c")).has_value());

@@ -107,8 +107,8 @@ class temp_dir {
 public:
   temp_dir() {
     static std::atomic<unsigned> counter{0};
-    root_ = std::filesystem::temp_directory_path()
-            / ("blaze-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    root_ = std::filesystem::temp_directory_path() /
+            ("blaze-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_);
   }
@@ -133,15 +133,13 @@ inline open_options cheap_options() {
   return o;
 }
 
-template <class T>
-std::string describe(const result<T>& r) {
+template <class T> std::string describe(const result<T>& r) {
   return r.ok() ? std::string{"ok"} : r.error().to_string();
 }
 
 // Unwraps a result, failing the test case (with the error text and the
 // caller's location) when it holds an error.
-template <class T>
-T expect_ok(result<T>&& r, const char* expr, const char* file, int line) {
+template <class T> T expect_ok(result<T>&& r, const char* expr, const char* file, int line) {
   BOOST_TEST_REQUIRE(r.ok(), file << ":" << line << ": " << expr << " -> " << describe(r));
   return std::move(r).value();
 }
@@ -153,19 +151,18 @@ inline void expect_ok(result<void>&& r, const char* expr, const char* file, int 
 #define BLAZE_OK(expr) ::blaze::test::expect_ok((expr), #expr, __FILE__, __LINE__)
 
 // Checks that `expr` fails with exactly the error code `want`.
-#define BLAZE_CHECK_ERRC(expr, want)                                                    \
-  do {                                                                                  \
-    auto blaze_result_ = (expr);                                                        \
+#define BLAZE_CHECK_ERRC(expr, want)                                                               \
+  do {                                                                                             \
+    auto blaze_result_ = (expr);                                                                   \
     BOOST_TEST(!blaze_result_.ok(), #expr << " succeeded, expected " << ::blaze::to_string(want)); \
-    if (!blaze_result_.ok())                                                            \
-      BOOST_TEST((blaze_result_.error().code() == (want)),                              \
-                 #expr << ": expected " << ::blaze::to_string(want) << ", got "         \
-                       << blaze_result_.error().to_string());                           \
+    if (!blaze_result_.ok())                                                                       \
+      BOOST_TEST((blaze_result_.error().code() == (want)),                                         \
+                 #expr << ": expected " << ::blaze::to_string(want) << ", got "                    \
+                       << blaze_result_.error().to_string());                                      \
   } while (false)
 
 // Renders anything the printers above know, for contexts and messages.
-template <class T>
-std::string show(const T& x) {
+template <class T> std::string show(const T& x) {
   std::ostringstream os;
   boost_test_print_type(os, x);
   return os.str();
@@ -229,8 +226,8 @@ inline op remote_erase(node_id origin, std::uint64_t seq, hlc_time time, std::st
 
 inline std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 } // namespace blaze::test

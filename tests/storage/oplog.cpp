@@ -3,9 +3,11 @@
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace blaze;
 using namespace blaze::test;
@@ -148,6 +150,30 @@ BOOST_AUTO_TEST_CASE(sequence_and_clock_continue_after_reopen) {
   BOOST_TEST(next.time > last.time);
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_writers_get_distinct_sequence_numbers) {
+  constexpr int threads = 4, per_thread = 100;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        if (!db->put("c", "t" + std::to_string(t) + "-" + std::to_string(i), {{"i", i}}))
+          ++failures;
+    });
+  for (auto& w : writers)
+    w.join();
+  BOOST_TEST(failures.load() == 0);
+  auto ops = all_ops(*db);
+  BOOST_TEST_REQUIRE(ops.size() == std::size_t{threads * per_thread});
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    BOOST_TEST_REQUIRE(ops[i].seq == i + 1);
+    if (i > 0)
+      BOOST_TEST_REQUIRE(ops[i].time > ops[i - 1].time, "HLC not increasing with seq at " << i);
+  }
+  BOOST_TEST(db->version().get(db->id()) == std::uint64_t{threads * per_thread});
+  BOOST_TEST(BLAZE_OK(db->count("c")) == std::uint64_t{threads * per_thread});
+}
+
 // ---- version vectors and ops_since ----
 
 BOOST_AUTO_TEST_CASE(ops_since_returns_exactly_what_the_vector_lacks) {
@@ -239,7 +265,8 @@ BOOST_AUTO_TEST_CASE(ops_since_with_limit_pages_through_everything) {
 BOOST_AUTO_TEST_CASE(op_round_trips_through_codec) {
   const op set_op = sample_op();
   BOOST_TEST(BLAZE_OK(decode_op(encode(set_op))) == set_op);
-  const op erase_op = remote_erase(~0ull, ~0ull, ~0ull, std::string(128, 'c'), std::string(512, 'i'));
+  const op erase_op =
+      remote_erase(~0ull, ~0ull, ~0ull, std::string(128, 'c'), std::string(512, 'i'));
   BOOST_TEST(BLAZE_OK(decode_op(encode(erase_op))) == erase_op);
 }
 
@@ -446,6 +473,21 @@ BOOST_AUTO_TEST_CASE(unsubscribe_stops_notifications) {
   BLAZE_OK(db->erase("c", "r"));
   BOOST_TEST(dropped.seen.size() == 1u);
   BOOST_TEST(kept.seen.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(observer_runs_on_the_thread_that_made_the_change) {
+  std::vector<std::thread::id> seen;
+  db->subscribe([&](const change&) { seen.push_back(std::this_thread::get_id()); });
+  std::thread::id writer_id;
+  bool put_ok = false; // Boost.Test assertions stay on the main thread
+  std::thread writer([&] {
+    writer_id = std::this_thread::get_id();
+    put_ok = db->put("c", "r", {{"a", 1}}).ok();
+  });
+  writer.join();
+  BOOST_TEST_REQUIRE(put_ok);
+  BOOST_TEST_REQUIRE(seen.size() == 1u);
+  BOOST_TEST((seen[0] == writer_id));
 }
 
 BOOST_AUTO_TEST_CASE(observer_may_read_the_database) {

@@ -50,8 +50,7 @@ constexpr auto ge = compare_op::ge;
 BOOST_FIXTURE_TEST_SUITE(query, people_fixture)
 
 BOOST_AUTO_TEST_CASE(no_condition_returns_every_record_of_the_collection) {
-  BOOST_TEST(run_set(people())
-               == (ids{"alice", "bob", "carol", "dave", "erin", "frank", "gus"}),
+  BOOST_TEST(run_set(people()) == (ids{"alice", "bob", "carol", "dave", "erin", "frank", "gus"}),
              boost::test_tools::per_element());
 }
 
@@ -116,7 +115,8 @@ BOOST_AUTO_TEST_CASE(double_field_compares_numerically_with_int_condition) {
 
 BOOST_AUTO_TEST_CASE(range_across_types_never_matches) {
   // Numbers are never below a string, and erin's string age is never below a number.
-  BOOST_TEST(run_set(people().when("age", lt, 1000)) == (ids{"alice", "bob", "carol", "dave", "gus"}),
+  BOOST_TEST(run_set(people().when("age", lt, 1000)) ==
+                 (ids{"alice", "bob", "carol", "dave", "gus"}),
              boost::test_tools::per_element());
   BOOST_TEST(run_set(people().when("age", gt, "")) == (ids{"erin"}),
              boost::test_tools::per_element());
@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(condition_on_missing_field_never_matches) {
   BOOST_TEST(run_set(people().when("nickname", lt, 1)).empty());
   BOOST_TEST(run_set(people().when("nickname", eq, value{})).empty());
   // dave has no score: != excludes him rather than matching him.
-  BOOST_TEST(run_set(people().when("score", ne, 3.0)) == (ids{"alice", "carol", "erin", "frank", "gus"}),
+  BOOST_TEST(run_set(people().when("score", ne, 3.0)) ==
+                 (ids{"alice", "carol", "erin", "frank", "gus"}),
              boost::test_tools::per_element());
 }
 
@@ -147,42 +148,43 @@ BOOST_AUTO_TEST_CASE(id_equality_condition) {
 }
 
 BOOST_AUTO_TEST_CASE(id_range_conditions) {
-  BOOST_TEST(run_set(people().when("_id", ge, "c").when("_id", lt, "f"))
-               == (ids{"carol", "dave", "erin"}),
+  BOOST_TEST(run_set(people().when("_id", ge, "c").when("_id", lt, "f")) ==
+                 (ids{"carol", "dave", "erin"}),
              boost::test_tools::per_element());
   BOOST_TEST(run_set(people().when("_id", gt, "frank")) == (ids{"gus"}),
              boost::test_tools::per_element());
-  BOOST_TEST(run_set(people().when("_id", ne, "alice"))
-               == (ids{"bob", "carol", "dave", "erin", "frank", "gus"}),
+  BOOST_TEST(run_set(people().when("_id", ne, "alice")) ==
+                 (ids{"bob", "carol", "dave", "erin", "frank", "gus"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(order_by_id_ascending) {
-  BOOST_TEST(run(people().order("_id")) == (ids{"alice", "bob", "carol", "dave", "erin", "frank", "gus"}),
+  BOOST_TEST(run(people().order("_id")) ==
+                 (ids{"alice", "bob", "carol", "dave", "erin", "frank", "gus"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(order_by_id_descending) {
-  BOOST_TEST(run(people().order("_id", true))
-               == (ids{"gus", "frank", "erin", "dave", "carol", "bob", "alice"}),
+  BOOST_TEST(run(people().order("_id", true)) ==
+                 (ids{"gus", "frank", "erin", "dave", "carol", "bob", "alice"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(order_by_field_ascending) {
-  BOOST_TEST(run(people().when("age", ge, 0).order("age"))
-               == (ids{"gus", "bob", "alice", "carol", "dave"}),
+  BOOST_TEST(run(people().when("age", ge, 0).order("age")) ==
+                 (ids{"gus", "bob", "alice", "carol", "dave"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(order_by_field_descending) {
-  BOOST_TEST(run(people().when("age", ge, 0).order("age", true))
-               == (ids{"dave", "carol", "alice", "bob", "gus"}),
+  BOOST_TEST(run(people().when("age", ge, 0).order("age", true)) ==
+                 (ids{"dave", "carol", "alice", "bob", "gus"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(order_by_field_mixes_ints_and_doubles_numerically) {
-  BOOST_TEST(run(people().when("score", ge, 0).order("score"))
-               == (ids{"frank", "erin", "bob", "gus", "alice", "carol"}),
+  BOOST_TEST(run(people().when("score", ge, 0).order("score")) ==
+                 (ids{"frank", "erin", "bob", "gus", "alice", "carol"}),
              boost::test_tools::per_element());
 }
 
@@ -212,8 +214,8 @@ BOOST_AUTO_TEST_CASE(limit_larger_than_matches_returns_all_matches) {
 }
 
 BOOST_AUTO_TEST_CASE(all_conditions_must_hold) {
-  BOOST_TEST(run_set(people().when("city", eq, "Oslo").when("age", ge, 20).when("score", gt, 4))
-               == (ids{"alice", "carol"}),
+  BOOST_TEST(run_set(people().when("city", eq, "Oslo").when("age", ge, 20).when("score", gt, 4)) ==
+                 (ids{"alice", "carol"}),
              boost::test_tools::per_element());
   BOOST_TEST(run_set(people().when("age", gt, 20).when("age", lt, 35)) == (ids{"alice", "bob"}),
              boost::test_tools::per_element());

@@ -241,8 +241,9 @@ BOOST_AUTO_TEST_CASE(field_values_never_reach_disk_in_plaintext) {
   const std::string marker = "SECRET-MARKER-7731";
   {
     auto db = open_right();
-    BLAZE_OK(db->put("vault", "secret", {{"s", "prefix " + marker + " suffix"},
-                                         {"b", bytes(marker.begin(), marker.end())}}));
+    BLAZE_OK(db->put(
+        "vault", "secret",
+        {{"s", "prefix " + marker + " suffix"}, {"b", bytes(marker.begin(), marker.end())}}));
     BLAZE_OK(db->put("vault", "secret", {{"again", marker}}));
     BLAZE_OK(db->put("vault", "gone", {{"s", marker}}));
     BLAZE_OK(db->erase("vault", "gone"));

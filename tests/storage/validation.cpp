@@ -46,16 +46,17 @@ struct seeded_store : store_fixture {
 BOOST_FIXTURE_TEST_SUITE(validation, seeded_store)
 
 BOOST_AUTO_TEST_CASE(validate_collection_rejects_bad_names) {
-  for (const std::string& bad : {std::string{}, std::string(129, 'c'), std::string{"a/b"},
-                                 nul_name, std::string{"a b"}, std::string{"caf\xC3\xA9"},
-                                 std::string{"a:b"}}) {
+  for (const std::string& bad :
+       {std::string{}, std::string(129, 'c'), std::string{"a/b"}, nul_name, std::string{"a b"},
+        std::string{"caf\xC3\xA9"}, std::string{"a:b"}}) {
     BOOST_TEST_CONTEXT("name '" << bad << "' (" << bad.size() << " bytes)")
     BLAZE_CHECK_ERRC(validate_collection(bad), errc::invalid_argument);
   }
 }
 
 BOOST_AUTO_TEST_CASE(validate_collection_accepts_good_names) {
-  for (const std::string& good : {std::string{"a"}, std::string(128, 'c'), std::string{"Az09_.-"}}) {
+  for (const std::string& good :
+       {std::string{"a"}, std::string(128, 'c'), std::string{"Az09_.-"}}) {
     BOOST_TEST_CONTEXT("name '" << good << "'")
     BOOST_TEST(validate_collection(good).ok());
   }
@@ -69,32 +70,33 @@ BOOST_AUTO_TEST_CASE(validate_record_id_rejects_bad_ids) {
 }
 
 BOOST_AUTO_TEST_CASE(validate_record_id_accepts_any_bytes_but_nul_up_to_512) {
-  for (const std::string& good : {std::string{"x"}, std::string(512, 'i'), std::string{"a/b c:d"},
-                                  std::string{"\xE6\x97\xA5\xE6\x9C\xAC"}, std::string{"\x01\xff"}}) {
+  for (const std::string& good :
+       {std::string{"x"}, std::string(512, 'i'), std::string{"a/b c:d"},
+        std::string{"\xE6\x97\xA5\xE6\x9C\xAC"}, std::string{"\x01\xff"}}) {
     BOOST_TEST_CONTEXT("id of " << good.size() << " bytes")
     BOOST_TEST(validate_record_id(good).ok());
   }
 }
 
 BOOST_AUTO_TEST_CASE(validate_field_name_rejects_bad_names) {
-  for (const std::string& bad : {std::string{}, std::string{"_x"}, std::string{"_id"}, nul_name,
-                                 std::string(257, 'f')}) {
+  for (const std::string& bad :
+       {std::string{}, std::string{"_x"}, std::string{"_id"}, nul_name, std::string(257, 'f')}) {
     BOOST_TEST_CONTEXT("field '" << bad << "' (" << bad.size() << " bytes)")
     BLAZE_CHECK_ERRC(validate_field_name(bad), errc::invalid_argument);
   }
 }
 
 BOOST_AUTO_TEST_CASE(validate_field_name_accepts_good_names) {
-  for (const std::string& good : {std::string{"f"}, std::string{"a_"}, std::string{"with space"},
-                                  std::string(256, 'f')}) {
+  for (const std::string& good :
+       {std::string{"f"}, std::string{"a_"}, std::string{"with space"}, std::string(256, 'f')}) {
     BOOST_TEST_CONTEXT("field '" << good << "'")
     BOOST_TEST(validate_field_name(good).ok());
   }
 }
 
 BOOST_AUTO_TEST_CASE(put_with_bad_collection_is_rejected_and_stores_nothing) {
-  for (const std::string& bad : {std::string{}, std::string(129, 'c'), std::string{"a/b"},
-                                 nul_name, std::string{"a b"}}) {
+  for (const std::string& bad :
+       {std::string{}, std::string(129, 'c'), std::string{"a/b"}, nul_name, std::string{"a b"}}) {
     BOOST_TEST_CONTEXT("collection '" << bad << "'")
     BLAZE_CHECK_ERRC(db->put(bad, "r2", {{"a", 1}}), errc::invalid_argument);
   }
