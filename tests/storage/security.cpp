@@ -210,6 +210,23 @@ BOOST_AUTO_TEST_CASE(plain_leveldb_directory_is_not_a_database) {
   BOOST_TEST((after == raw_map{{"hello", "world"}, {"some/key", std::string(100, 'v')}}));
 }
 
+BOOST_AUTO_TEST_CASE(directory_with_foreign_files_is_not_a_database) {
+  auto foreign = dir.root() / "documents";
+  std::filesystem::create_directories(foreign);
+  std::ofstream(foreign / "notes.txt") << "not a store";
+  BLAZE_CHECK_ERRC(database::open("x", foreign, right_password, cheap_options()),
+                   errc::not_a_database);
+  BOOST_TEST(std::filesystem::exists(foreign / "notes.txt"));
+  BOOST_TEST(!std::filesystem::exists(foreign / "CURRENT"), "a LevelDB store was created there");
+}
+
+BOOST_AUTO_TEST_CASE(plain_file_is_not_a_database) {
+  auto file = dir.root() / "file";
+  std::ofstream(file) << "hello";
+  BLAZE_CHECK_ERRC(database::open("x", file, right_password, cheap_options()),
+                   errc::not_a_database);
+}
+
 BOOST_AUTO_TEST_CASE(default_kdf_cost_creates_and_reopens) {
   temp_dir own;
   {

@@ -145,6 +145,14 @@ BOOST_AUTO_TEST_CASE(erase_with_bad_names_is_invalid_argument_not_not_found) {
   check_unchanged();
 }
 
+BOOST_AUTO_TEST_CASE(reads_with_bad_collection_are_invalid_argument) {
+  BLAZE_CHECK_ERRC(db->get("a b", "r1"), errc::invalid_argument);
+  BLAZE_CHECK_ERRC(db->get("items", nul_name), errc::invalid_argument);
+  BLAZE_CHECK_ERRC(db->list("a/b"), errc::invalid_argument);
+  BLAZE_CHECK_ERRC(db->count(""), errc::invalid_argument);
+  BLAZE_CHECK_ERRC(db->find(blaze::query{nul_name}), errc::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(apply_rejects_remote_op_with_invalid_content) {
   // A peer must not be able to store what the local API refuses.
   const auto t = make_hlc(now_ms() - 1000, 0);
