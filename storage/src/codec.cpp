@@ -23,20 +23,19 @@ void put_varint(std::string& out, std::uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "put_fixed64 assumes a little-endian host");
+
 void put_fixed64(std::string& out, std::uint64_t v) {
+  v = __builtin_bswap64(v); // big-endian on the (little-endian) hosts Blaze runs on
   char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
+  std::memcpy(buf, &v, 8);
   out.append(buf, 8);
 }
 
 std::uint64_t get_fixed64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | static_cast<std::uint8_t>(p[i]);
-  return v;
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
 }
 
 void put_string(std::string& out, std::string_view s) {
@@ -45,7 +44,7 @@ void put_string(std::string& out, std::string_view s) {
 }
 
 void put_stamp(std::string& out, const stamp& s) {
-  put_varint(out, s.time);
+  put_fixed64(out, s.time);
   put_fixed64(out, s.origin);
 }
 
@@ -114,7 +113,7 @@ bool reader::string(std::string& s) {
 }
 
 bool reader::stamp(blaze::stamp& s) {
-  return varint(s.time) && fixed64(s.origin);
+  return fixed64(s.time) && fixed64(s.origin);
 }
 
 bool reader::value(blaze::value& v) {
@@ -225,7 +224,7 @@ void encode_append(const op& o, std::string& out) {
   out.push_back(static_cast<char>(op_format));
   put_fixed64(out, o.origin);
   put_varint(out, o.seq);
-  put_varint(out, o.time);
+  put_fixed64(out, o.time);
   put_string(out, o.collection);
   put_string(out, o.id);
   out.push_back(static_cast<char>(o.kind));
@@ -256,7 +255,7 @@ bool read_op(reader& in, op& o) {
   std::uint8_t format, kind;
   std::uint64_t nfields, nremoved;
   if (!in.byte(format) || format != op_format || !in.fixed64(o.origin) || !in.varint(o.seq)
-      || !in.varint(o.time) || !in.string(o.collection) || !in.string(o.id) || !in.byte(kind))
+      || !in.fixed64(o.time) || !in.string(o.collection) || !in.string(o.id) || !in.byte(kind))
     return false;
   if (kind != static_cast<std::uint8_t>(op_kind::set)
       && kind != static_cast<std::uint8_t>(op_kind::erase))

@@ -64,7 +64,8 @@ result<void> sealer::next_nonce(std::uint8_t* nonce) {
   return {};
 }
 
-result<void> sealer::seal(std::string_view plain, std::string_view aad, std::string& out) {
+result<void> sealer::seal(std::string_view plain, std::string_view aad, std::string& out,
+                          std::string_view aad_tail) {
   if (!valid())
     return error{errc::crypto_error, "cipher context unavailable"};
   std::size_t base = out.size();
@@ -78,6 +79,11 @@ result<void> sealer::seal(std::string_view plain, std::string_view aad, std::str
                                  reinterpret_cast<const unsigned char*>(aad.data()),
                                  static_cast<int>(aad.size()))
                  == 1
+            && (aad_tail.empty()
+                || EVP_EncryptUpdate(enc_, nullptr, &len,
+                                     reinterpret_cast<const unsigned char*>(aad_tail.data()),
+                                     static_cast<int>(aad_tail.size()))
+                     == 1)
             && EVP_EncryptUpdate(enc_, p + nonce_size, &len,
                                  reinterpret_cast<const unsigned char*>(plain.data()),
                                  static_cast<int>(plain.size()))
@@ -93,7 +99,8 @@ result<void> sealer::seal(std::string_view plain, std::string_view aad, std::str
   return {};
 }
 
-bool sealer::open(std::string_view sealed, std::string_view aad, std::string& out) {
+bool sealer::open(std::string_view sealed, std::string_view aad, std::string& out,
+                  std::string_view aad_tail) {
   if (!valid() || sealed.size() < overhead)
     return false;
   auto* p = reinterpret_cast<const std::uint8_t*>(sealed.data());
@@ -106,6 +113,11 @@ bool sealer::open(std::string_view sealed, std::string_view aad, std::string& ou
                                  reinterpret_cast<const unsigned char*>(aad.data()),
                                  static_cast<int>(aad.size()))
                  == 1
+            && (aad_tail.empty()
+                || EVP_DecryptUpdate(dec_, nullptr, &len,
+                                     reinterpret_cast<const unsigned char*>(aad_tail.data()),
+                                     static_cast<int>(aad_tail.size()))
+                     == 1)
             && EVP_DecryptUpdate(dec_, dst, &len, p + nonce_size, static_cast<int>(n)) == 1
             && EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, tag_size,
                                    const_cast<std::uint8_t*>(p + nonce_size + n))

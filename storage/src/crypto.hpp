@@ -41,10 +41,13 @@ public:
 
   bool valid() const { return enc_ && dec_; }
 
-  // Appends the sealed form of `plain` to `out`.
-  result<void> seal(std::string_view plain, std::string_view aad, std::string& out);
+  // Appends the sealed form of `plain` to `out`. The associated data is
+  // aad followed by aad_tail (two parts, so callers need not concatenate).
+  result<void> seal(std::string_view plain, std::string_view aad, std::string& out,
+                    std::string_view aad_tail = {});
   // Replaces `out` with the plaintext; false when authentication fails.
-  bool open(std::string_view sealed, std::string_view aad, std::string& out);
+  bool open(std::string_view sealed, std::string_view aad, std::string& out,
+            std::string_view aad_tail = {});
 
 private:
   result<void> next_nonce(std::uint8_t* nonce);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <system_error>
+#include <unordered_map>
 
 namespace fs = std::filesystem;
 
@@ -25,13 +26,15 @@ using namespace detail;
 // Key space of one store (LevelDB keys are plaintext, values sealed with
 // the key as associated data):
 //   "h"                                   header: KDF parameters, wrapped data key
-//   "r" collection "\0" id                merge state of a live record
-//   "t" collection "\0" id                merge state of a deleted record (tombstone)
+//   "r" collection "\0" id                a record: live flag (1 byte), then its sealed
+//                                         merge state; the flag is authenticated too
 //   "o" origin(be64) seq(be64)            op log
 //   "v" origin(be64)                      version-vector entry of a remote origin
 namespace {
 
 constexpr char header_key[] = "h";
+constexpr char live_flag = 1;
+constexpr char deleted_flag = 0;
 constexpr char header_magic[] = "BLAZEDB1";
 constexpr std::uint8_t header_format = 1;
 constexpr int scrypt_r = 8;
@@ -42,19 +45,19 @@ constexpr int max_log2_n = 22;
 // broken clock; accepting it would drag every replica's clock along.
 constexpr hlc_time max_clock_lead = make_hlc(366ull * 24 * 60 * 60 * 1000, 0);
 
-std::string record_key(char kind, std::string_view coll, std::string_view id) {
+std::string record_key(std::string_view coll, std::string_view id) {
   std::string k;
   k.reserve(2 + coll.size() + id.size());
-  k.push_back(kind);
+  k.push_back('r');
   k.append(coll);
   k.push_back('\0');
   k.append(id);
   return k;
 }
 
-std::string collection_prefix(char kind, std::string_view coll) {
+std::string collection_prefix(std::string_view coll) {
   std::string k;
-  k.push_back(kind);
+  k.push_back('r');
   k.append(coll);
   k.push_back('\0');
   return k;
@@ -204,7 +207,8 @@ struct leveldb_handles {
   std::unique_ptr<leveldb::DB> db;
 };
 
-result<leveldb_handles> open_leveldb(const fs::path& path, bool create, std::size_t cache_bytes) {
+result<leveldb_handles> open_leveldb(const fs::path& path, bool create, std::size_t cache_bytes,
+                                     std::size_t write_buffer_bytes) {
   leveldb_handles h;
   h.cache.reset(leveldb::NewLRUCache(cache_bytes));
   h.filter.reset(leveldb::NewBloomFilterPolicy(10));
@@ -213,6 +217,9 @@ result<leveldb_handles> open_leveldb(const fs::path& path, bool create, std::siz
   opts.block_cache = h.cache.get();
   opts.filter_policy = h.filter.get();
   opts.paranoid_checks = true;
+  // Values are ciphertext, which does not compress.
+  opts.compression = leveldb::kNoCompression;
+  opts.write_buffer_size = write_buffer_bytes;
   leveldb::DB* raw = nullptr;
   auto s = leveldb::DB::Open(opts, path.string(), &raw);
   if (!s.ok())
@@ -295,33 +302,29 @@ struct database::impl {
         fns.push_back(fn);
     }
     for (auto& c : changes)
-      for (auto& fn : fns)
-        (*fn)(c);
+      for (auto& fn : fns) {
+        // The change is committed whatever an observer does; an exception
+        // from one must not turn a successful write into a failed call.
+        try {
+          (*fn)(c);
+        } catch (...) {
+        }
+      }
   }
+
+  // Buffers reused by every write (guarded by `mu`): a put then costs no
+  // allocations beyond LevelDB's own.
+  leveldb::WriteBatch batch_buffer;
+  std::string plain_buffer;
+  std::string sealed_buffer;
 
   result<void> put_sealed(leveldb::WriteBatch& batch, const std::string& key,
                           std::string_view plain) {
-    std::string sealed;
-    sealed.reserve(plain.size() + sealer::overhead);
-    if (auto r = seal->seal(plain, key, sealed); !r)
+    sealed_buffer.clear();
+    if (auto r = seal->seal(plain, key, sealed_buffer); !r)
       return r;
-    batch.Put(key, sealed);
+    batch.Put(key, sealed_buffer);
     return {};
-  }
-
-  // Reads and opens a sealed value; nullopt when the key is absent.
-  result<std::optional<std::string>> get_sealed(const std::string& key) const {
-    std::string sealed;
-    auto s = store.db->Get(read_options, key, &sealed);
-    if (s.IsNotFound())
-      return std::optional<std::string>{};
-    if (!s.ok())
-      return from_leveldb(s, "read failed");
-    std::string plain;
-    if (!seal->open(sealed, key, plain))
-      return error{errc::corruption, "stored value failed authentication (key "
-                                       + printable(key) + ")"};
-    return std::optional<std::string>{std::move(plain)};
   }
 
   static std::string printable(std::string_view key) {
@@ -342,44 +345,41 @@ struct database::impl {
     return std::move(*st);
   }
 
-  enum class place { none, live, deleted };
-  struct located {
-    record_state state;
-    place where = place::none;
-  };
-
-  result<located> load(std::string_view coll, std::string_view id) const {
-    located out;
-    for (auto [kind, where] : {std::pair{'r', place::live}, std::pair{'t', place::deleted}}) {
-      auto key = record_key(kind, coll, id);
-      auto plain = get_sealed(key);
-      if (!plain)
-        return plain.error();
-      if (*plain) {
-        auto st = decode_state(**plain, key);
-        if (!st)
-          return st.error();
-        out.state = std::move(*st);
-        out.where = where;
-        return out;
-      }
-    }
-    return out;
+  // Opens a stored record value: flag byte, then the sealed state.
+  result<record_state> open_record(const std::string& key, std::string_view stored) const {
+    std::string plain;
+    if (stored.empty() || (stored[0] != live_flag && stored[0] != deleted_flag)
+        || !seal->open(stored.substr(1), key, plain, stored.substr(0, 1)))
+      return error{errc::corruption,
+                   "stored value failed authentication (key " + printable(key) + ")"};
+    auto st = decode_state(plain, key);
+    if (st && st->exists() != (stored[0] == live_flag))
+      return error{errc::corruption, "stored record flag disagrees with its state (key "
+                                       + printable(key) + ")"};
+    return st;
   }
 
-  // Writes a record's state under the key matching whether it exists.
-  result<void> store_state(leveldb::WriteBatch& batch, std::string_view coll, std::string_view id,
-                           const record_state& st, place was) {
-    auto live = record_key('r', coll, id);
-    auto dead = record_key('t', coll, id);
-    if (st.exists()) {
-      if (was == place::deleted)
-        batch.Delete(dead);
-      return put_sealed(batch, live, st.encode());
-    }
-    if (was == place::live)
-      batch.Delete(live);
-    return put_sealed(batch, dead, st.encode());
+  // The record's state; a default state (nothing written) when absent.
+  result<record_state> load(const std::string& key) const {
+    std::string stored;
+    auto s = store.db->Get(read_options, key, &stored);
+    if (s.IsNotFound())
+      return record_state{};
+    if (!s.ok())
+      return from_leveldb(s, "read failed");
+    return open_record(key, stored);
+  }
+
+  result<void> store_record(leveldb::WriteBatch& batch, const std::string& key,
+                            const record_state& st) {
+    st.encode_into(plain_buffer);
+    sealed_buffer.clear();
+    sealed_buffer.push_back(st.exists() ? live_flag : deleted_flag);
+    const char flag = sealed_buffer[0];
+    if (auto r = seal->seal(plain_buffer, key, sealed_buffer, std::string_view{&flag, 1}); !r)
+      return r;
+    batch.Put(key, sealed_buffer);
+    return {};
   }
 
   result<void> write(leveldb::WriteBatch& batch) {
@@ -393,19 +393,23 @@ struct database::impl {
     std::vector<change> changes;
     {
       std::lock_guard<std::mutex> g{mu};
-      auto loc = load(o.collection, o.id);
-      if (!loc)
-        return loc.error();
-      if (must_exist && loc->where != place::live)
+      auto key = record_key(o.collection, o.id);
+      auto state = load(key);
+      if (!state)
+        return state.error();
+      if (must_exist && !state->exists())
         return error{errc::not_found, o.collection + "/" + o.id};
       o.origin = self;
       o.seq = self_seq + 1;
       o.time = tick();
-      loc->state.apply(o);
-      leveldb::WriteBatch batch;
-      if (auto r = store_state(batch, o.collection, o.id, loc->state, loc->where); !r)
+      state->apply(o);
+      auto& batch = batch_buffer;
+      batch.Clear();
+      if (auto r = store_record(batch, key, *state); !r)
         return r.error();
-      if (auto r = put_sealed(batch, op_key(self, o.seq), encode(o)); !r)
+      plain_buffer.clear();
+      encode_append(o, plain_buffer);
+      if (auto r = put_sealed(batch, op_key(self, o.seq), plain_buffer); !r)
         return r.error();
       if (auto r = write(batch); !r)
         return r.error();
@@ -413,7 +417,7 @@ struct database::impl {
       have.set(self, self_seq);
       origins.insert(self);
       if (has_observers())
-        changes.push_back(make_change(o, loc->state, true));
+        changes.push_back(make_change(o, *state, true));
     }
     notify(changes);
     return o;
@@ -514,26 +518,23 @@ struct database::impl {
   // starting after `start_after`; fn returns false to stop.
   template <class F>
   result<void> scan(std::string_view coll, std::string_view start_after, F fn) const {
-    auto prefix = collection_prefix('r', coll);
+    auto prefix = collection_prefix(coll);
     std::unique_ptr<leveldb::Iterator> it{store.db->NewIterator(read_options)};
-    std::string plain;
     if (start_after.empty()) {
       it->Seek(prefix);
     } else {
-      auto from = record_key('r', coll, start_after);
+      auto from = record_key(coll, start_after);
       it->Seek(from);
       if (it->Valid() && it->key() == leveldb::Slice(from))
         it->Next();
     }
     for (; it->Valid() && starts_with(it->key(), prefix); it->Next()) {
       std::string key = it->key().ToString();
-      if (!seal->open(view(it->value()), key, plain))
-        return error{errc::corruption,
-                     "stored value failed authentication (key " + printable(key) + ")"};
-      auto st = decode_state(plain, key);
+      // Deleted records are opened too, so that a flipped flag is detected.
+      auto st = open_record(key, view(it->value()));
       if (!st)
         return st.error();
-      if (!fn(std::string_view{key}.substr(prefix.size()), *st))
+      if (st->exists() && !fn(std::string_view{key}.substr(prefix.size()), *st))
         return {};
     }
     if (!it->status().ok())
@@ -559,7 +560,7 @@ result<std::unique_ptr<database>> database::open(std::string_view name, const fs
   auto fresh = prepare_directory(path, options);
   if (!fresh)
     return fresh.error();
-  auto handles = open_leveldb(path, *fresh, options.cache_bytes);
+  auto handles = open_leveldb(path, *fresh, options.cache_bytes, options.write_buffer_bytes);
   if (!handles)
     return handles.error();
   auto& db = *handles->db;
@@ -639,7 +640,7 @@ result<void> database::change_password(const fs::path& path, std::string_view ol
   auto fresh = prepare_directory(path, o);
   if (!fresh)
     return fresh.error();
-  auto handles = open_leveldb(path, false, 1u << 20);
+  auto handles = open_leveldb(path, false, 1u << 20, 1u << 20);
   if (!handles)
     return handles.error();
   std::string raw;
@@ -720,15 +721,11 @@ result<std::optional<record>> database::get(std::string_view collection,
   if (auto r = validate_record_id(id); !r)
     return r.error();
   std::lock_guard<std::mutex> g{impl_->mu};
-  auto key = record_key('r', collection, id);
-  auto plain = impl_->get_sealed(key);
-  if (!plain)
-    return plain.error();
-  if (!*plain)
-    return std::optional<record>{};
-  auto st = impl_->decode_state(**plain, key);
+  auto st = impl_->load(record_key(collection, id));
   if (!st)
     return st.error();
+  if (!st->exists())
+    return std::optional<record>{};
   return std::optional<record>{st->visible(std::string{id})};
 }
 
@@ -750,11 +747,13 @@ result<std::vector<record>> database::list(std::string_view collection, std::siz
 result<std::uint64_t> database::count(std::string_view collection) const {
   if (auto r = validate_collection(collection); !r)
     return r.error();
-  auto prefix = collection_prefix('r', collection);
+  // Reads the live flags only: counting does not decrypt every record.
+  auto prefix = collection_prefix(collection);
   std::unique_ptr<leveldb::Iterator> it{impl_->store.db->NewIterator(impl_->read_options)};
   std::uint64_t n = 0;
   for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next())
-    ++n;
+    if (!it->value().empty() && it->value()[0] == live_flag)
+      ++n;
   if (!it->status().ok())
     return from_leveldb(it->status(), "count failed");
   return n;
@@ -812,10 +811,24 @@ result<std::vector<record>> database::find(const query& q) const {
   std::vector<record> out;
   {
     std::lock_guard<std::mutex> g{impl_->mu};
+    // Conditions are tested on the stored state; only matches become records.
+    auto state_matches = [&](std::string_view id, const record_state& st) {
+      for (auto& c : q.where) {
+        if (c.field == "_id") {
+          if (!matches_value(value{id}, c))
+            return false;
+          continue;
+        }
+        auto reg = st.fields.find(c.field);
+        if (reg == st.fields.end() || !reg->second.present || !(st.deleted < reg->second.written)
+            || !matches_value(reg->second.v, c))
+          return false;
+      }
+      return true;
+    };
     auto r = impl_->scan(q.collection, {}, [&](std::string_view id, const record_state& st) {
-      record rec = st.visible(std::string{id});
-      if (all_match(rec))
-        out.push_back(std::move(rec));
+      if (state_matches(id, st))
+        out.push_back(st.visible(std::string{id}));
       return !(early_stop && q.limit != 0 && out.size() >= q.limit);
     });
     if (!r)
@@ -840,10 +853,18 @@ result<std::vector<std::string>> database::collections() const {
     auto end = key.find('\0');
     if (end == std::string_view::npos)
       return error{errc::corruption, "malformed record key"};
-    out.emplace_back(key.substr(0, end));
-    std::string next = "r" + out.back();
-    next.push_back('\x01'); // just past every "r<collection>\0..." key
-    it->Seek(next);
+    std::string coll{key.substr(0, end)};
+    auto prefix = collection_prefix(coll);
+    // A collection is listed while it holds at least one live record.
+    while (it->Valid() && starts_with(it->key(), prefix) && !it->value().empty()
+           && it->value()[0] != live_flag)
+      it->Next();
+    if (it->Valid() && starts_with(it->key(), prefix)) {
+      out.push_back(coll);
+      std::string next = "r" + coll;
+      next.push_back('\x01'); // just past every "r<collection>\0..." key
+      it->Seek(next);
+    }
   }
   if (!it->status().ok())
     return from_leveldb(it->status(), "listing collections failed");
@@ -867,12 +888,13 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     auto origins = d.origins;
     hlc_time newest_seen = 0;
     struct touched {
-      impl::located loc;
+      record_state state;
       bool dirty = false;
     };
-    std::map<std::pair<std::string, std::string>, touched> records;
+    std::unordered_map<std::string, touched> records; // by record key
     std::map<node_id, hlc_time> newest; // per origin whose entry must be written
-    leveldb::WriteBatch batch;
+    auto& batch = d.batch_buffer;
+    batch.Clear();
     std::string encoded;
     for (auto& o : ops) {
       if (o.origin == d.self) {
@@ -895,15 +917,15 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
         ++stats.duplicates;
         continue;
       }
-      auto key = std::make_pair(o.collection, o.id);
+      auto key = record_key(o.collection, o.id);
       auto it = records.find(key);
       if (it == records.end()) {
-        auto loc = d.load(o.collection, o.id);
-        if (!loc)
-          return loc.error();
-        it = records.emplace(std::move(key), touched{std::move(*loc), false}).first;
+        auto st = d.load(key);
+        if (!st)
+          return st.error();
+        it = records.emplace(std::move(key), touched{std::move(*st), false}).first;
       }
-      if (it->second.loc.state.apply(o))
+      if (it->second.state.apply(o))
         it->second.dirty = true;
       encoded.clear();
       encode_append(o, encoded);
@@ -925,13 +947,13 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       newest_seen = std::max(newest_seen, o.time);
       ++stats.applied;
       if (want_changes)
-        changes.push_back(impl::make_change(o, it->second.loc.state, false));
+        changes.push_back(impl::make_change(o, it->second.state, false));
     }
     if (stats.applied == 0)
       return stats;
     for (auto& [key, t] : records)
       if (t.dirty)
-        if (auto r = d.store_state(batch, key.first, key.second, t.loc.state, t.loc.where); !r)
+        if (auto r = d.store_record(batch, key, t.state); !r)
           return r.error();
     for (auto& [origin, time] : newest) {
       std::string entry;

@@ -31,19 +31,16 @@ bool comparable(const value& a, const value& b) {
 } // namespace
 
 bool matches(const record& r, const condition& c) {
-  value id_value;
-  const value* v;
-  if (c.field == "_id") {
-    id_value = value{r.id};
-    v = &id_value;
-  } else {
-    v = r.field(c.field);
-    if (!v)
-      return false;
-  }
-  if (!comparable(*v, c.value))
+  if (c.field == "_id")
+    return matches_value(value{r.id}, c);
+  auto* v = r.field(c.field);
+  return v && matches_value(*v, c);
+}
+
+bool matches_value(const value& v, const condition& c) {
+  if (!comparable(v, c.value))
     return c.op == compare_op::ne;
-  int cmp = compare(*v, c.value);
+  int cmp = compare(v, c.value);
   switch (c.op) {
     case compare_op::eq: return cmp == 0;
     case compare_op::ne: return cmp != 0;

@@ -55,42 +55,69 @@ record record_state::visible(std::string id) const {
   return r;
 }
 
+// Format 1: created stamp, a flag and the deleted stamp when there is one,
+// then the fields. Most registers carry the record's created stamp (they
+// were written by its newest set op), so a field stores its own stamp only
+// when it differs.
+namespace {
+constexpr std::uint8_t present_bit = 1;
+constexpr std::uint8_t own_stamp_bit = 2;
+} // namespace
+
 std::string record_state::encode() const {
   std::string out;
-  out.reserve(32 + fields.size() * 24);
+  encode_into(out);
+  return out;
+}
+
+void record_state::encode_into(std::string& out) const {
+  out.clear();
   out.push_back(static_cast<char>(state_format));
   put_stamp(out, created);
-  put_stamp(out, deleted);
+  bool has_deleted = deleted != stamp{};
+  out.push_back(has_deleted ? 1 : 0);
+  if (has_deleted)
+    put_stamp(out, deleted);
   put_varint(out, fields.size());
   for (auto& [name, reg] : fields) {
     put_string(out, name);
-    put_stamp(out, reg.written);
-    out.push_back(reg.present ? 1 : 0);
+    bool own = reg.written != created;
+    out.push_back(static_cast<char>((reg.present ? present_bit : 0) | (own ? own_stamp_bit : 0)));
+    if (own)
+      put_stamp(out, reg.written);
     if (reg.present)
       put_value(out, reg.v);
   }
-  return out;
 }
 
 std::optional<record_state> record_state::decode(std::string_view bytes) {
   reader in{bytes};
   record_state st;
-  std::uint8_t format;
+  std::uint8_t format, has_deleted;
   std::uint64_t n;
   if (!in.byte(format) || format != state_format || !in.stamp(st.created)
-      || !in.stamp(st.deleted) || !in.varint(n) || n > in.remaining())
+      || !in.byte(has_deleted) || has_deleted > 1 || (has_deleted && !in.stamp(st.deleted))
+      || !in.varint(n) || n > in.remaining())
     return std::nullopt;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string name;
     field_register reg;
-    std::uint8_t present;
-    if (!in.string(name) || !in.stamp(reg.written) || !in.byte(present) || present > 1)
+    std::uint8_t flags;
+    if (!in.string(name) || !in.byte(flags) || flags > (present_bit | own_stamp_bit))
       return std::nullopt;
-    reg.present = present == 1;
+    reg.present = flags & present_bit;
+    if (flags & own_stamp_bit) {
+      if (!in.stamp(reg.written))
+        return std::nullopt;
+    } else {
+      reg.written = st.created;
+    }
     if (reg.present && !in.value(reg.v))
       return std::nullopt;
-    if (!st.fields.emplace(std::move(name), std::move(reg)).second)
+    // Fields are stored in name order, each once.
+    if (!st.fields.empty() && !(st.fields.rbegin()->first < name))
       return std::nullopt;
+    st.fields.emplace_hint(st.fields.end(), std::move(name), std::move(reg));
   }
   if (!in.at_end())
     return std::nullopt;

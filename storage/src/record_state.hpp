@@ -32,6 +32,7 @@ struct record_state {
   record visible(std::string id) const;
 
   std::string encode() const;
+  void encode_into(std::string& out) const; // replaces out's contents
   static std::optional<record_state> decode(std::string_view bytes);
 };
 

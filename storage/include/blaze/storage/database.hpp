@@ -27,6 +27,9 @@ struct open_options {
   int kdf_log2_n = 15;
   // LevelDB block cache for this store.
   std::size_t cache_bytes = 8u << 20;
+  // LevelDB memtable size: larger absorbs write bursts with fewer
+  // compaction stalls; up to twice this much memory per open store.
+  std::size_t write_buffer_bytes = 16u << 20;
   // Force every write to disk before it returns (fsync). Off: a killed
   // process loses nothing, a power cut may lose the last writes.
   bool sync_writes = false;
@@ -103,7 +106,8 @@ public:
   version_vector version() const;
 
   // Observers run after the change is committed, on the thread that made
-  // it, outside the database's lock (they may read the database).
+  // it, outside the database's lock (they may read the database). An
+  // exception an observer throws is caught and dropped: the change stands.
   observer_id subscribe(observer fn);
   void unsubscribe(observer_id id);
 

@@ -49,5 +49,7 @@ struct query {
 };
 
 bool matches(const record& r, const condition& c);
+// The condition applied to one present field value.
+bool matches_value(const value& v, const condition& c);
 
 } // namespace blaze
