@@ -507,4 +507,34 @@ BOOST_AUTO_TEST_CASE(observer_may_read_the_database) {
   BOOST_TEST(!reads[1].has_value());
 }
 
+BOOST_AUTO_TEST_CASE(observer_exception_does_not_undo_or_fail_the_change) {
+  int later_observer_calls = 0;
+  db->subscribe([](const change&) { throw std::runtime_error("observer bug"); });
+  db->subscribe([&](const change&) { ++later_observer_calls; });
+  auto o = BLAZE_OK(db->put("c", "r", {{"a", 1}}));
+  BOOST_TEST(o.seq == 1u);
+  BOOST_TEST(later_observer_calls == 1);
+  auto got = BLAZE_OK(db->get("c", "r"));
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST(*got == make_record("r", {{"a", 1}}));
+}
+
+BOOST_AUTO_TEST_CASE(op_stamped_over_a_year_ahead_is_refused_and_nothing_is_stored) {
+  using namespace std::chrono;
+  auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  auto two_years = std::uint64_t{2} * 366 * 24 * 60 * 60 * 1000;
+  auto far = remote_set(0xfeed, 1, make_hlc(now_ms + two_years, 0), "c", "r", {{"a", 1}});
+  auto fine = remote_set(0xbeef, 1, make_hlc(now_ms + 1000, 0), "c", "q", {{"a", 2}});
+  BLAZE_CHECK_ERRC(db->apply({fine, far}), errc::invalid_argument);
+  BOOST_TEST(BLAZE_OK(db->count("c")) == 0u);
+  BOOST_TEST(BLAZE_OK(db->ops_since({})).empty());
+  BOOST_TEST(db->version().empty());
+  // A clock a second ahead is ordinary skew: accepted, and local writes
+  // made afterwards still win over it.
+  BLAZE_OK(db->apply({fine}));
+  auto local = BLAZE_OK(db->put("c", "q", {{"a", 3}}));
+  BOOST_TEST(local.time > fine.time);
+  BOOST_TEST(*BLAZE_OK(db->get("c", "q"))->field("a") == value{3});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -350,4 +350,36 @@ BOOST_AUTO_TEST_CASE(sealed_value_moved_to_another_key_is_corruption) {
   BOOST_TEST(*a == make_record("record-A", {{"owner", "alice"}}));
 }
 
+BOOST_AUTO_TEST_CASE(any_altered_byte_of_a_live_or_deleted_record_is_corruption) {
+  // Covers the plaintext live/deleted flag too: flipping it must neither
+  // hide a live record nor resurrect a deleted one.
+  for (bool deleted : {false, true}) {
+    for (int where : {0, 1, -1}) {
+      BOOST_TEST_CONTEXT("deleted=" << deleted << " byte=" << where) {
+        std::filesystem::remove_all(path);
+        {
+          auto db = open_right();
+          BLAZE_OK(db->put("vault", "target-record-99", {{"secret", "original"}}));
+          if (deleted)
+            BLAZE_OK(db->erase("vault", "target-record-99"));
+        }
+        auto all = raw_read_all(path);
+        auto keys = keys_of_record(all, "vault", "target-record-99");
+        BOOST_TEST_REQUIRE(!keys.empty());
+        raw_map tampered;
+        for (auto& k : keys) {
+          std::string v = all.at(k);
+          std::size_t pos = where >= 0 ? std::size_t(where) : v.size() - 1;
+          v[pos] ^= 0x01;
+          tampered[k] = v;
+        }
+        raw_write(path, tampered);
+        auto db = open_right();
+        BLAZE_CHECK_ERRC(db->get("vault", "target-record-99"), errc::corruption);
+        BLAZE_CHECK_ERRC(db->list("vault"), errc::corruption);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
