@@ -2,6 +2,7 @@
 
 #include "codec.hpp"
 #include "crypto.hpp"
+#include "key_filter.hpp"
 #include "record_state.hpp"
 
 #include <leveldb/cache.h>
@@ -10,11 +11,13 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 
 namespace fs = std::filesystem;
@@ -272,6 +275,14 @@ struct database::impl {
   std::map<node_id, std::set<std::uint64_t>> beyond;  // stored ops past a gap
   std::set<node_id> origins;                          // every origin in the op log
 
+  // Keys of every stored record (live or tombstone), once `known_complete`:
+  // a write to a key the filter has never seen needs no merge read.
+  key_filter known_keys;
+  bool known_complete = false;
+  // Fills known_keys from an existing store without delaying open().
+  std::thread key_scanner;
+  std::atomic<bool> stop_scan{false};
+
   std::mutex observers_mu;
   std::map<observer_id, std::shared_ptr<observer>> observers;
   observer_id next_observer = 1;
@@ -359,8 +370,46 @@ struct database::impl {
     return st;
   }
 
+  ~impl() {
+    stop_scan = true;
+    if (key_scanner.joinable())
+      key_scanner.join();
+  }
+
+  // Runs on key_scanner: adds every record key of the store to known_keys.
+  // Keys written meanwhile are added by their writers, so once the scan is
+  // through, a key missing from the filter is missing from the store.
+  void scan_record_keys() {
+    leveldb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it{store.db->NewIterator(ro)};
+    std::vector<std::string> chunk;
+    auto flush = [&] {
+      std::lock_guard<std::mutex> g{mu};
+      for (auto& k : chunk)
+        known_keys.add(k);
+      chunk.clear();
+    };
+    for (it->Seek("r"); it->Valid() && starts_with(it->key(), "r"); it->Next()) {
+      chunk.push_back(it->key().ToString());
+      if (chunk.size() == 4096) {
+        flush();
+        if (stop_scan)
+          return;
+      }
+    }
+    // On a read error the filter stays incomplete: every write keeps reading.
+    if (!it->status().ok())
+      return;
+    flush();
+    std::lock_guard<std::mutex> g{mu};
+    known_complete = true;
+  }
+
   // The record's state; a default state (nothing written) when absent.
   result<record_state> load(const std::string& key) const {
+    if (known_complete && !known_keys.may_contain(key))
+      return record_state{};
     std::string stored;
     auto s = store.db->Get(read_options, key, &stored);
     if (s.IsNotFound())
@@ -413,6 +462,7 @@ struct database::impl {
         return r.error();
       if (auto r = write(batch); !r)
         return r.error();
+      known_keys.add(key);
       self_seq = o.seq;
       have.set(self, self_seq);
       origins.insert(self);
@@ -628,6 +678,12 @@ result<std::unique_ptr<database>> database::open(std::string_view name, const fs
   p->read_options.verify_checksums = true;
   if (auto r = p->load_replication_state(); !r)
     return r.error();
+  if (*fresh || s.IsNotFound()) {
+    p->known_complete = true; // nothing stored yet
+  } else {
+    auto* self = p.get();
+    p->key_scanner = std::thread{[self] { self->scan_record_keys(); }};
+  }
   return std::unique_ptr<database>{new database(std::move(p))};
 }
 
@@ -952,9 +1008,12 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     if (stats.applied == 0)
       return stats;
     for (auto& [key, t] : records)
-      if (t.dirty)
+      if (t.dirty) {
         if (auto r = d.store_record(batch, key, t.state); !r)
           return r.error();
+        // Added before the write: should it fail, an extra key only costs a read.
+        d.known_keys.add(key);
+      }
     for (auto& [origin, time] : newest) {
       std::string entry;
       put_varint(entry, have.get(origin));

@@ -15,6 +15,11 @@ const char* to_string(errc code) noexcept {
     case errc::name_mismatch: return "name mismatch";
     case errc::unsupported_version: return "unsupported version";
     case errc::crypto_error: return "crypto error";
+    case errc::protocol_error: return "protocol error";
+    case errc::auth_failed: return "authentication failed";
+    case errc::identity_mismatch: return "peer identity mismatch";
+    case errc::timeout: return "timeout";
+    case errc::closed: return "connection closed";
   }
   return "unknown error";
 }

@@ -308,6 +308,26 @@ BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
   BOOST_TEST(*z == make_record("z", {{"z", bytes{1, 2, 3}}}));
 }
 
+BOOST_AUTO_TEST_CASE(writes_right_after_reopen_merge_with_every_stored_record) {
+  // Reopening starts a background scan of the stored keys; writes made
+  // while it runs must still read and merge what is stored.
+  constexpr int n = 20000;
+  for (int i = 0; i < n; ++i)
+    BLAZE_OK(db->put("many", "id-" + std::to_string(i), {{"old", i}}));
+  reopen();
+  for (int i = 0; i < n; ++i)
+    BLAZE_OK(db->put("many", "id-" + std::to_string(i), {{"new", -i}}));
+  BLAZE_OK(db->put("many", "fresh", {{"new", 1}}));
+  auto all = BLAZE_OK(db->list("many"));
+  BOOST_TEST_REQUIRE(all.size() == std::size_t(n) + 1);
+  int unmerged = 0;
+  for (auto& r : all)
+    if (r.id != "fresh")
+      unmerged += !(r.field("old") && r.field("new"));
+  BOOST_TEST(unmerged == 0);
+  BOOST_TEST(*BLAZE_OK(db->get("many", "fresh")) == make_record("fresh", {{"new", 1}}));
+}
+
 BOOST_AUTO_TEST_CASE(path_and_name_are_reported) {
   BOOST_TEST(db->name() == "test");
   BOOST_TEST(db->path() == dir.store());

@@ -22,6 +22,12 @@ enum class errc : std::uint8_t {
   name_mismatch,        // the store was created under another name
   unsupported_version,  // written by an incompatible format version
   crypto_error,         // OpenSSL failed (should not happen with valid input)
+  // Secure channel (runtime/): every one of these ends the connection.
+  protocol_error,       // malformed, oversized, replayed or out-of-order bytes from a peer
+  auth_failed,          // the peer did not prove the link secret (or we could not)
+  identity_mismatch,    // the peer's long-term key differs from the pinned one
+  timeout,              // the peer did not finish in time
+  closed,               // the connection is closed
 };
 
 const char* to_string(errc code) noexcept;
