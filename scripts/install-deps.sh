@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libcereal-dev libboost-test-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev
   graphviz jq
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

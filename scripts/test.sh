@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 machine to green tests: installs what is missing, builds,
-# runs every test suite with ctest.
+# runs every test suite with ctest (a short fuzz run of the socket parsers included).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
