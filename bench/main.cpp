@@ -1,6 +1,7 @@
 // blaze-bench: Blaze measured beside raw baselines in the same run, one
 // subcommand per area (storage now; relay, channel, remote to follow).
 #include "report.hpp"
+#include "channel_bench.hpp"
 #include "storage_bench.hpp"
 
 #include <exception>
@@ -78,6 +79,31 @@ void add_storage_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_channel_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<channel_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "channel", "Secure channel: handshake cost; round trip over the secure middleman vs plain "
+               "CAF BASP vs raw TCP");
+  cmd->add_option("--handshakes", opts->handshakes, "Handshakes in memory (a tenth over TCP)")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--round-trips", opts->round_trips, "Round trips per transport")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--message-bytes", opts->message_bytes, "Bytes per message")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+    ->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Scheduler threads per actor system")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("channel", *out,
+                          [&](std::ostream& log) { return run_channel_bench(*opts, log); });
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +111,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   add_storage_command(app, exit_code);
+  add_channel_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
