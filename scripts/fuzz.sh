@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the secure channel's libFuzzer targets (fuzz/*.cpp) with clang-14,
+# Builds the libFuzzer targets of every parser that reads from a socket (fuzz/*.cpp) with clang-14,
 # ASan and UBSan straight from the channel sources (no CMake, no CAF) and runs
 # each for a bounded time. Exits non-zero when a target crashes or finds a
 # sanitizer error.
@@ -37,6 +37,14 @@ channel_sources=(
   runtime/src/known_nodes.cpp
   storage/src/status.cpp
 )
+# The relay link's frame reader, with the storage op codec it decodes batches with.
+link_sources=(
+  runtime/src/link_protocol.cpp
+  storage/src/codec.cpp
+  storage/src/value.cpp
+  storage/src/names.cpp
+  storage/src/status.cpp
+)
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 mkdir -p "$out"
@@ -50,9 +58,14 @@ if [ ! -d fuzz/corpus/fuzz_hello ] || [ ! -d fuzz/corpus/fuzz_records ]; then
 fi
 
 status=0
-for target in fuzz_hello fuzz_records; do
+for target in fuzz_hello fuzz_records fuzz_link_frames; do
   echo "fuzz: building $target"
-  $cxx "${flags[@]}" "${includes[@]}" "fuzz/$target.cpp" "${channel_sources[@]}" -lcrypto \
+  if [ "$target" = fuzz_link_frames ]; then
+    sources=("${link_sources[@]}")
+  else
+    sources=("${channel_sources[@]}")
+  fi
+  $cxx "${flags[@]}" "${includes[@]}" -Istorage/src "fuzz/$target.cpp" "${sources[@]}" -lcrypto \
     -o "$out/$target"
   # New inputs go to the scratch corpus under $out; the repo's seeds are read only.
   mkdir -p "$out/corpus/$target" "$out/artifacts"
