@@ -93,6 +93,7 @@ database_actor::behavior_type database_behavior(database_pointer self,
       return reply(self->state.db->ops_since(have, static_cast<std::size_t>(limit)));
     },
     [self](version_atom) -> caf::result<version_vector> { return self->state.db->version(); },
+    [self](node_atom) -> caf::result<node_id> { return self->state.db->id(); },
     [self](subscribe_atom, change_listener& listener) -> caf::result<std::uint64_t> {
       auto id = self->state.next_listener++;
       self->monitor(listener);

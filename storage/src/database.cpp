@@ -483,6 +483,7 @@ struct database::impl {
     c.local = local;
     c.origin = o.origin;
     c.seq = o.seq;
+    c.cause = o;
     return c;
   }
 

@@ -35,6 +35,7 @@ using database_actor = caf::typed_actor<
   // ops the vector lacks, at most `limit` (0: all)
   caf::replies_to<ops_since_atom, version_vector, std::uint64_t>::with<std::vector<op>>,
   caf::replies_to<version_atom>::with<version_vector>,
+  caf::replies_to<node_atom>::with<node_id>,
   // Returns a subscription id; the listener is dropped when it terminates.
   caf::replies_to<subscribe_atom, change_listener>::with<std::uint64_t>,
   caf::reacts_to<unsubscribe_atom, std::uint64_t>>;

@@ -168,9 +168,10 @@ typename Inspector::result_type inspect(Inspector& f, change& x) {
   record current = x.current.value_or(record{});
   if constexpr (Inspector::reads_state) {
     return f(caf::meta::type_name("blaze.change"), x.collection, x.id, x.deleted, has_current,
-             current, x.local, x.origin, x.seq);
+             current, x.local, x.origin, x.seq, x.cause);
   } else {
-    auto e = f(x.collection, x.id, x.deleted, has_current, current, x.local, x.origin, x.seq);
+    auto e = f(x.collection, x.id, x.deleted, has_current, current, x.local, x.origin, x.seq,
+               x.cause);
     x.current = has_current ? std::optional<record>{std::move(current)} : std::nullopt;
     return e;
   }

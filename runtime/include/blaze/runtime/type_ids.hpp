@@ -3,6 +3,7 @@
 #pragma once
 
 #include "blaze/runtime/inspect.hpp"
+#include "blaze/runtime/relay_stats.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
@@ -24,6 +25,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(blaze, (blaze::apply_stats))
   CAF_ADD_TYPE_ID(blaze, (blaze::change))
   CAF_ADD_TYPE_ID(blaze, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(blaze, (blaze::relay_stats))
 
   // Message tags of the database actor, named for what they ask.
   CAF_ADD_ATOM(blaze, blaze, put_atom, "put")
@@ -38,5 +40,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_ATOM(blaze, blaze, version_atom, "version")
   CAF_ADD_ATOM(blaze, blaze, subscribe_atom, "subscribe")
   CAF_ADD_ATOM(blaze, blaze, unsubscribe_atom, "unsub")
+  // Asks a database (or an op sink) for its node id.
+  CAF_ADD_ATOM(blaze, blaze, node_atom, "node")
+  // Asks a relay for its relay_stats; also tags its reports to the supervisor.
+  CAF_ADD_ATOM(blaze, blaze, stats_atom, "stats")
+  // Message tags of the topology supervisor.
+  CAF_ADD_ATOM(blaze, blaze, register_atom, "register")
+  CAF_ADD_ATOM(blaze, blaze, connect_atom, "connect")
+  CAF_ADD_ATOM(blaze, blaze, disconnect_atom, "disconnect")
+  CAF_ADD_ATOM(blaze, blaze, nodes_atom, "nodes")
+  CAF_ADD_ATOM(blaze, blaze, links_atom, "links")
+  CAF_ADD_ATOM(blaze, blaze, restart_atom, "restart")
 
 CAF_END_TYPE_ID_BLOCK(blaze)

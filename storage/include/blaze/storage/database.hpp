@@ -44,6 +44,9 @@ struct change {
   bool local = false;              // made through this database, not applied from a peer
   node_id origin = 0;
   std::uint64_t seq = 0;
+  // The op that made the change (local or applied), so that relays can
+  // forward it without reading it back from the op log.
+  op cause;
 };
 
 using observer = std::function<void(const change&)>;

@@ -1,0 +1,61 @@
+// Relays: actors that carry ops from one database to another, one direction
+// each. A link between two databases is one relay (read_only, write_only) or
+// two (bidirectional); the topology supervisor spawns and restarts them.
+#pragma once
+
+#include "blaze/actors/database_actor.hpp"
+#include "blaze/runtime/relay_stats.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blaze::actors {
+
+// Which way ops flow, seen from connect(from, to, mode).
+enum class link_mode : std::uint8_t {
+  read_only,     // from -> to
+  write_only,    // to -> from
+  bidirectional, // both
+};
+
+const char* to_string(link_mode m);
+
+// Where a relay delivers ops: a local database actor (in process), or the
+// local end of a connection to another process. Applying replies with what
+// was merged once the ops are durable on the far side (the acknowledgement).
+using op_sink = caf::typed_actor<
+  caf::replies_to<apply_atom, std::vector<op>>::with<apply_stats>,
+  caf::replies_to<version_atom>::with<version_vector>,
+  caf::replies_to<node_atom>::with<node_id>>;
+
+struct relay_options {
+  // Ops per apply batch, and at most this many ops in flight to the sink
+  // (the window): a slow sink slows the relay, memory stays bounded.
+  std::uint32_t max_batch = 1024;
+  // Interval of the stats reports sent to the supervisor.
+  std::chrono::milliseconds report_interval{250};
+};
+
+// What a relay reports to its supervisor (on every report_interval and when
+// it catches up): ops delivered, ops the sink still lacks, the sink's acked
+// version. Defined in runtime (blaze/runtime/relay_stats.hpp) so that it can
+// sit in the type-id block.
+using relay_stats = blaze::relay_stats;
+
+// A relay's own interface: stats on request. It terminates with an error
+// when the source or sink fails (it monitors both); the supervisor restarts
+// it, and the new relay resumes from the sink's version vector.
+using relay_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<relay_stats>>;
+
+// Spawns a relay source -> sink. Never forwards an op whose origin is the
+// sink's own node (no echo). `supervisor` (may be null) receives
+// (stats_atom, relay_actor, relay_stats) reports.
+relay_actor spawn_relay(caf::actor_system& sys, database_actor source, op_sink sink,
+                        relay_options options = {}, caf::actor supervisor = {});
+
+} // namespace blaze::actors
