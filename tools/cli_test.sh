@@ -286,5 +286,42 @@ run env BLAZE_PASSWORD=battery-staple "$BLAZE" export
 stdout >"$WORK/after-passwd.jsonl"
 expect_same "records survive a password change" "$WORK/all.jsonl" "$WORK/after-passwd.jsonl"
 
+# --- topology ---------------------------------------------------------------
+for s in t1 t2 t3; do
+  blaze init --db "$WORK/$s"
+  blaze put --db "$WORK/$s" notes "from-$s" n=1
+done
+blaze topology "$WORK/t1" "$WORK/t2" "$WORK/t3" --mode read_only
+if [[ $status -eq 0 && $(grep -c 'read_only  in-process  running  lag 0' "$WORK/out") -eq 2 ]]; then
+  pass
+else
+  fail "topology links a read_only chain and syncs it"
+fi
+blaze get --db "$WORK/t3" notes from-t1
+expect_ok "topology carried ops down the chain" '{"_id":"from-t1","n":1}'
+blaze get --db "$WORK/t1" notes from-t3
+expect_error "read_only never carries ops back up" 1 "not found"
+blaze topology "$WORK/t1" "$WORK/t2" --dot
+if [[ $status -eq 0 ]] && head -1 "$WORK/out" | grep -q '^digraph' \
+    && grep -q '"t1" -> "t2" .*dir=both' "$WORK/out"; then
+  pass
+else
+  fail "topology --dot prints a bidirectional DOT graph"
+fi
+blaze topology "$WORK/t1" "$WORK/t2" --json
+if [[ $status -eq 0 ]] && grep -q '"state": "running"' "$WORK/out"; then pass; else fail "topology --json"; fi
+if command -v dot >/dev/null; then
+  blaze topology "$WORK/t1" "$WORK/t2" --png "$WORK/graph.png"
+  if [[ $status -eq 0 ]] && head -c 8 "$WORK/graph.png" | grep -q PNG; then
+    pass
+  else
+    fail "topology --png draws with dot"
+  fi
+fi
+run env PATH=/nonexistent "$BLAZE" topology "$WORK/t1" --png "$WORK/never.png"
+expect_error "topology --png without graphviz" 1 "dot"
+blaze topology "$WORK/t1" "$WORK/t2" --mode sideways
+expect_error "topology with an unknown mode" 2 "unknown link mode"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

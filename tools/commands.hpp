@@ -73,4 +73,16 @@ void print_collections(const store_options& store, std::ostream& out);
 void print_info(const store_options& store, std::ostream& out);
 void change_password(const store_options& store, std::ostream& out);
 
+// Linking stores in process.
+struct topology_arguments {
+  std::vector<std::string> stores; // store directories, linked in a chain
+  std::string mode = "bidirectional";
+  bool dot = false;
+  bool json = false;
+  std::string png; // file to draw with Graphviz
+  unsigned timeout_seconds = 30;
+};
+
+void show_topology(const topology_arguments& args, std::ostream& out);
+
 } // namespace blaze::cli

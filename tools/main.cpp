@@ -151,6 +151,21 @@ int main(int argc, char** argv) {
       [&] { print_info(store, out); });
   add("passwd", "Change the store's password", [&] { change_password(store, out); });
 
+  topology_arguments topo;
+  auto* topo_cmd = add("topology",
+                       "Link stores in process (a chain), sync them, and print the graph",
+                       [&] { show_topology(topo, out); });
+  topo_cmd->add_option("STORE", topo.stores, "Store directories, linked in this order")
+      ->required();
+  topo_cmd->add_option("--mode", topo.mode, "read_only, write_only or bidirectional (default)")
+      ->type_name("MODE");
+  topo_cmd->add_flag("--dot", topo.dot, "Print the graph in Graphviz DOT");
+  topo_cmd->add_flag("--json", topo.json, "Print the graph as JSON");
+  topo_cmd->add_option("--png", topo.png, "Draw the graph to FILE with Graphviz 'dot'")
+      ->type_name("FILE");
+  topo_cmd->add_option("--timeout", topo.timeout_seconds, "Seconds to wait for sync (default 30)")
+      ->check(count_limit);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

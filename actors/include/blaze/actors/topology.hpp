@@ -1,0 +1,178 @@
+// The topology: which databases exist and how they are linked. A supervisor
+// actor spawns one relay per direction of every link, restarts failed relays
+// with backoff and keeps per-link state; `topology` wraps it for embedding
+// applications, and graph_json/graph_dot export the graph.
+#pragma once
+
+#include "blaze/actors/database_actor.hpp"
+#include "blaze/actors/relay.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blaze::actors {
+
+using link_id = std::uint64_t;
+
+enum class link_state : std::uint8_t {
+  starting,   // relays spawned, no report yet
+  running,    // every relay reported
+  restarting, // a relay failed; a new one is due after the backoff
+  failed,     // a database of the link went down; nothing restarts
+  stopped,    // the relays ended normally on their own
+};
+
+const char* to_string(link_state s);
+
+struct node_info {
+  std::string name;
+  node_id id = 0;
+  std::uint64_t version_total = 0; // sum of the node's version vector
+  bool up = true;                  // false once its database actor terminated
+  database_actor db;
+};
+
+// One direction of a link: the relay carrying ops `from` -> `to`.
+struct relay_info {
+  std::string from;
+  std::string to;
+  link_state state = link_state::starting;
+  relay_actor relay; // null while restarting, failed or stopped
+  std::uint64_t ops_relayed = 0;
+  std::uint64_t lag = 0;
+  std::uint32_t restarts = 0;
+  std::string last_error;
+  caf::timestamp last_report{}; // epoch: never
+};
+
+struct link_info {
+  link_id id = 0;
+  std::string from; // as given to connect(from, to, mode)
+  std::string to;
+  link_mode mode = link_mode::bidirectional;
+  std::string transport = "in-process";
+  link_state state = link_state::starting;
+  std::vector<relay_info> relays; // one per direction that carries ops
+
+  // Sums over the directions; the most recent error of any direction.
+  std::uint64_t lag() const;
+  std::uint64_t ops_relayed() const;
+  std::uint32_t restarts() const;
+  std::string last_error() const;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("blaze.node_info"), x.name, x.id, x.version_total, x.up, x.db);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relay_info& x) {
+  auto state = static_cast<std::uint8_t>(x.state);
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("blaze.relay_info"), x.from, x.to, state, x.relay,
+             x.ops_relayed, x.lag, x.restarts, x.last_error, x.last_report);
+  } else {
+    auto e = f(x.from, x.to, state, x.relay, x.ops_relayed, x.lag, x.restarts, x.last_error,
+               x.last_report);
+    x.state = static_cast<link_state>(state);
+    return e;
+  }
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_info& x) {
+  auto mode = static_cast<std::uint8_t>(x.mode);
+  auto state = static_cast<std::uint8_t>(x.state);
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("blaze.link_info"), x.id, x.from, x.to, mode, x.transport,
+             state, x.relays);
+  } else {
+    auto e = f(x.id, x.from, x.to, mode, x.transport, state, x.relays);
+    x.mode = static_cast<link_mode>(mode);
+    x.state = static_cast<link_state>(state);
+    return e;
+  }
+}
+
+// The supervisor's interface. Errors come back as CAF errors of category
+// "blaze" (runtime::from_caf_error): not_found for an unknown node or link,
+// invalid_argument for a link from a node to itself, already_exists for a
+// taken name or an already linked pair of nodes.
+using topology_actor = caf::typed_actor<
+  // Registers a database under a unique name; replies with its node id.
+  caf::replies_to<register_atom, std::string, database_actor>::with<node_id>,
+  // Links two registered databases (from, to, mode); replies with the link id.
+  caf::replies_to<connect_atom, std::string, std::string, link_mode>::with<link_id>,
+  // Stops a link's relays and forgets the link.
+  caf::replies_to<disconnect_atom, link_id>::with<void>,
+  caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
+  caf::replies_to<links_atom>::with<std::vector<link_info>>,
+  // Respawns the link's failed relays now (the backoff timer sends this).
+  caf::reacts_to<restart_atom, link_id>,
+  // A relay's periodic report.
+  caf::reacts_to<stats_atom, relay_actor, relay_stats>>;
+
+struct topology_options {
+  relay_options relay;
+  // Restart backoff: the first delay, doubled per failure up to the maximum,
+  // back to the first after a relay has run `stable_after`.
+  std::chrono::milliseconds first_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  std::chrono::milliseconds stable_after{10000};
+};
+
+topology_actor spawn_topology(caf::actor_system& sys, topology_options options = {});
+
+// The graph as JSON: {"nodes":[{name,node_id,version_total,up}],
+// "links":[{id,from,to,mode,transport,state,lag,ops_relayed,restarts,last_error}]}.
+std::string graph_json(const std::vector<node_info>& nodes, const std::vector<link_info>& links);
+
+// The graph in Graphviz DOT: arrows point the way ops flow (dir=both for
+// bidirectional links), labelled with mode, state and lag; failed links red.
+std::string graph_dot(const std::vector<node_info>& nodes, const std::vector<link_info>& links);
+
+struct node_handle {
+  std::string name;
+  node_id id = 0;
+  database_actor db;
+};
+
+// The supervisor for code outside actors: every call is a blocking request
+// with a timeout. Destroy it before the actor system; it does not own the
+// databases, which keep running.
+class topology {
+public:
+  explicit topology(caf::actor_system& sys, topology_options options = {});
+  ~topology();
+  topology(const topology&) = delete;
+  topology& operator=(const topology&) = delete;
+
+  result<node_handle> register_db(database_actor db, std::string name);
+  result<link_id> connect_local(const std::string& from, const std::string& to, link_mode mode);
+  result<void> disconnect(link_id id);
+  std::vector<node_info> nodes();
+  std::vector<link_info> links();
+  std::string graph_json();
+  std::string graph_dot();
+
+  // Waits until every link is running with lag 0 and every relay's sink has
+  // all of its source's ops (by version vector). False on timeout.
+  bool wait_until_synced(std::chrono::milliseconds timeout);
+
+  const topology_actor& supervisor() const { return supervisor_; }
+
+private:
+  caf::actor_system& sys_;
+  topology_actor supervisor_;
+  std::chrono::milliseconds timeout_{10000};
+};
+
+} // namespace blaze::actors
