@@ -2,6 +2,7 @@
 // subcommand per area (storage now; relay, channel, remote to follow).
 #include "report.hpp"
 #include "channel_bench.hpp"
+#include "relay_bench.hpp"
 #include "storage_bench.hpp"
 
 #include <exception>
@@ -104,6 +105,31 @@ void add_channel_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_relay_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<relay_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "relay", "Relays: commit on A to visible on B (p50/p99/p99.9) and throughput, beside a raw "
+             "Unix-socket ping-pong");
+  cmd->add_option("--samples", opts->latency_samples, "Writes timed one at a time")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--ops", opts->throughput_ops, "Writes in the throughput run")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Scheduler threads")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--dir", opts->dir,
+                  "Parent directory for the scratch stores (default: system temp dir)")
+    ->type_name("DIR");
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("relay", *out,
+                          [&](std::ostream& log) { return run_relay_bench(*opts, log); });
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +138,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   add_storage_command(app, exit_code);
   add_channel_command(app, exit_code);
+  add_relay_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

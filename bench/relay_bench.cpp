@@ -1,0 +1,267 @@
+#include "relay_bench.hpp"
+
+#include "scratch_dir.hpp"
+#include "stats.hpp"
+
+#include <blaze/actors/database_actor.hpp>
+#include <blaze/actors/relay.hpp>
+#include <blaze/runtime/system_config.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace blaze::bench {
+
+namespace {
+
+constexpr double unix_p50_goal_us = 100;
+constexpr double unix_p99_goal_us = 500;
+constexpr double in_process_p50_goal_us = 20;
+constexpr double throughput_goal = 100'000;
+const std::string collection = "bench";
+
+template <class T>
+T must(result<T> r, const char* what) {
+  if (!r)
+    throw std::runtime_error(std::string(what) + ": " + r.error().to_string());
+  return std::move(r).value();
+}
+
+// --- raw Unix-socket ping-pong: the floor under a cross-process relay --------
+
+measurement unix_ping_pong(std::size_t n, std::size_t bytes) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+  auto exact = [](int fd, char* buf, std::size_t len, bool reading) {
+    while (len > 0) {
+      auto r = reading ? ::read(fd, buf, len) : ::write(fd, buf, len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return false;
+      buf += r;
+      len -= static_cast<std::size_t>(r);
+    }
+    return true;
+  };
+  std::thread echo{[&] {
+    std::string buf(bytes, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+      if (!exact(fds[1], buf.data(), bytes, true) || !exact(fds[1], buf.data(), bytes, false))
+        return;
+  }};
+  latency_recorder lat;
+  lat.reserve(n);
+  std::string msg(bytes, 'p');
+  bool ok = true;
+  phase_timer timer;
+  for (std::size_t i = 0; i < n && ok; ++i) {
+    auto t0 = bench_clock::now();
+    ok = exact(fds[0], msg.data(), bytes, false) && exact(fds[0], msg.data(), bytes, true);
+    lat.add(t0, bench_clock::now());
+  }
+  measurement m;
+  m.timing = timer.elapsed();
+  ::close(fds[0]);
+  echo.join();
+  ::close(fds[1]);
+  if (!ok)
+    throw std::runtime_error("Unix-socket ping-pong failed");
+  m.ops = n;
+  m.latency = lat.summarize();
+  return m;
+}
+
+// --- commit on A, visible on B ------------------------------------------------
+
+// Arrival times of A's ops at B, by sequence number, stamped by a listener
+// subscribed to B (so the waiting thread's wake-up is not measured).
+struct arrivals {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<bench_clock::time_point> at; // index: seq of A's op
+  std::uint64_t highest = 0;               // every seq up to here has arrived
+  node_id origin = 0;
+
+  void seen(std::uint64_t seq) {
+    auto now = bench_clock::now();
+    std::lock_guard<std::mutex> g{mu};
+    if (seq < at.size() && at[seq] == bench_clock::time_point{})
+      at[seq] = now;
+    while (highest + 1 < at.size() && at[highest + 1] != bench_clock::time_point{})
+      ++highest;
+    cv.notify_all();
+  }
+  bool wait_for(std::uint64_t seq, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> g{mu};
+    return cv.wait_for(g, limit, [&] { return highest >= seq; });
+  }
+};
+
+actors::change_listener::behavior_type listen(actors::change_listener::pointer,
+                                              std::shared_ptr<arrivals> seen) {
+  return {[seen](const change& c) {
+    if (c.origin == seen->origin)
+      seen->seen(c.seq);
+  }};
+}
+
+struct pair_of_databases {
+  caf::actor_system& sys;
+  actors::database_actor a;
+  actors::database_actor b;
+  actors::relay_actor relay;
+  actors::change_listener listener;
+  std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
+
+  pair_of_databases(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
+                    std::size_t expected_ops)
+    : sys(s) {
+    open_options o;
+    o.kdf_log2_n = 10; // the KDF is not what this measures
+    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o), "open A");
+    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o), "open B");
+    caf::scoped_actor self{sys};
+    self->request(a, std::chrono::seconds(10), node_atom_v)
+      .receive([&](node_id id) { seen->origin = id; },
+               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
+    seen->at.assign(expected_ops + 1, bench_clock::time_point{});
+    listener = sys.spawn(listen, seen);
+    self->request(b, std::chrono::seconds(10), subscribe_atom_v, listener)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });
+    relay = actors::spawn_relay(sys, a, caf::actor_cast<actors::op_sink>(b));
+  }
+
+  ~pair_of_databases() {
+    caf::scoped_actor self{sys};
+    for (auto h : {caf::actor_cast<caf::actor>(relay), caf::actor_cast<caf::actor>(listener),
+                   caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(b)}) {
+      self->send_exit(h, caf::exit_reason::user_shutdown);
+      self->wait_for(h);
+    }
+  }
+
+  void put(std::uint64_t i) {
+    caf::anon_send(a, put_atom_v, collection, "r" + std::to_string(i),
+                   field_map{{"n", static_cast<std::int64_t>(i)}, {"text", "hello relay"}});
+  }
+};
+
+measurement in_process_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n) {
+  pair_of_databases p{sys, dir, "latency", n};
+  latency_recorder lat;
+  lat.reserve(n);
+  phase_timer timer;
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    auto t0 = bench_clock::now();
+    p.put(i);
+    if (!p.seen->wait_for(i, std::chrono::seconds(30)))
+      throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s");
+    std::lock_guard<std::mutex> g{p.seen->mu};
+    lat.add(t0, p.seen->at[i]);
+  }
+  measurement m;
+  m.timing = timer.elapsed();
+  m.ops = n;
+  m.latency = lat.summarize();
+  return m;
+}
+
+measurement in_process_throughput(caf::actor_system& sys, const scratch_dir& dir,
+                                  std::size_t n) {
+  pair_of_databases p{sys, dir, "throughput", n};
+  phase_timer timer;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    p.put(i);
+  if (!p.seen->wait_for(n, std::chrono::seconds(300)))
+    throw std::runtime_error("B did not receive every op within 300 s");
+  measurement m;
+  m.timing = timer.elapsed();
+  m.ops = n;
+  return m;
+}
+
+std::string us(double ns) {
+  return format_ns_as_us(ns) + " µs";
+}
+
+} // namespace
+
+report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
+  if (o.latency_samples == 0 || o.throughput_ops == 0 || o.threads == 0)
+    throw std::invalid_argument("counts and threads must be positive");
+  report r;
+  r.suite = "relay";
+  r.parameters = {{"latency_samples", o.latency_samples},
+                  {"throughput_ops", o.throughput_ops},
+                  {"scheduler_threads", o.threads}};
+  scratch_dir dir{o.dir};
+
+  log << "raw Unix-socket ping-pong\n";
+  auto raw = unix_ping_pong(o.latency_samples * 4, 64);
+  log << "  p50 " << us(raw.latency.p50_ns) << "\n";
+
+  runtime::scheduler_options sched;
+  sched.threads = o.threads;
+  sched.low_latency = true;
+  runtime::system_config cfg{sched};
+  caf::actor_system sys{cfg};
+  log << "in-process relay: commit on A -> visible on B\n";
+  auto lat = in_process_latency(sys, dir, o.latency_samples);
+  log << "  p50 " << us(lat.latency.p50_ns) << ", p99 " << us(lat.latency.p99_ns) << "\n";
+  log << "in-process relay: throughput\n";
+  auto tput = in_process_throughput(sys, dir, o.throughput_ops);
+  log << "  " << format_rate(tput.ops_per_s()) << " ops/s\n";
+
+  {
+    comparison_row row;
+    row.benchmark = "in-process relay, commit -> visible";
+    row.unit = "µs";
+    row.blaze = lat.latency.p50_ns / 1000;
+    row.raw = raw.latency.p50_ns / 1000;
+    bool met = lat.latency.p50_ns / 1000 <= in_process_p50_goal_us;
+    row.notes = "p50, includes the put on A; p99 " + us(lat.latency.p99_ns) + "; goal p50 ≤ "
+                + format_rate(in_process_p50_goal_us) + " µs: " + (met ? "met" : "MISSED")
+                + "; baseline: raw Unix-socket round trip";
+    row.details["relay"] = lat;
+    row.details["raw_unix"] = raw;
+    r.rows.push_back(std::move(row));
+  }
+  {
+    comparison_row row;
+    row.benchmark = "in-process relay, throughput";
+    row.blaze = tput.ops_per_s();
+    bool met = tput.ops_per_s() >= throughput_goal;
+    row.notes = "puts on A until B has them all; goal ≥ " + format_rate(throughput_goal)
+                + " ops/s: " + (met ? "met" : "MISSED");
+    row.details["measurement"] = tput;
+    r.rows.push_back(std::move(row));
+  }
+  r.warnings.push_back("the relay over a Unix socket is not built yet (goals p50 ≤ "
+                       + format_rate(unix_p50_goal_us) + " µs, p99 ≤ "
+                       + format_rate(unix_p99_goal_us) + " µs): only its floor is measured");
+  r.latencies.push_back({"raw Unix-socket round trip", raw.latency});
+  r.latencies.push_back({"in-process relay commit -> visible", lat.latency});
+  return r;
+}
+
+} // namespace blaze::bench

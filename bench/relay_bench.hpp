@@ -1,0 +1,23 @@
+// `blaze-bench relay`: how long a change committed on one database takes to
+// be visible on another through a relay, and how many ops per second a relay
+// sustains, beside a raw Unix-socket ping-pong measured in the same run.
+#pragma once
+
+#include "report.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <ostream>
+
+namespace blaze::bench {
+
+struct relay_bench_options {
+  std::size_t latency_samples = 5000; // one write at a time, waiting for each
+  std::size_t throughput_ops = 100000;
+  std::size_t threads = 2; // scheduler threads
+  std::filesystem::path dir; // parent of the scratch stores; empty: system temp
+};
+
+report run_relay_bench(const relay_bench_options& options, std::ostream& log);
+
+} // namespace blaze::bench
