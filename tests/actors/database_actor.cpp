@@ -1,6 +1,7 @@
 // The database actor answers the storage API by message and pushes changes
 // to subscribed listeners; storage errors arrive as readable CAF errors.
 #include "blaze/actors/database_actor.hpp"
+#include "scratch_path.hpp"
 #include "blaze/runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
@@ -22,11 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir() {
-  static int counter = 0;
-  auto p = fs::temp_directory_path()
-           / ("blaze-actor-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(p);
-  return p;
+  return blaze_test::fresh_dir("actor");
 }
 
 struct actor_fixture {

@@ -2,6 +2,7 @@
 // nothing echoes back to its origin, a slow sink bounds what is in flight,
 // and a replacement relay resumes from the sink's version vector.
 #include "blaze/actors/relay.hpp"
+#include "scratch_path.hpp"
 #include "blaze/runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
@@ -31,11 +32,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir() {
-  static int counter = 0;
-  auto p = fs::temp_directory_path()
-           / ("blaze-relay-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(p);
-  return p;
+  return blaze_test::fresh_dir("relay");
 }
 
 // What a spy sink saw, read by the test thread.
