@@ -1,0 +1,530 @@
+#include "blaze/actors/socket_link.hpp"
+
+#include "blaze/runtime/link_protocol.hpp"
+#include "blaze/runtime/secure_channel.hpp"
+#include "blaze/runtime/system_config.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace blaze::actors {
+
+namespace {
+
+using namespace std::chrono_literals;
+using runtime::link_frame;
+
+constexpr auto hello_timeout = 10s;
+
+// The hello deadline: a request the link sends itself and never answers. Its
+// timeout lives in the actor clock as a request timeout, which CAF cancels
+// when the link terminates. (A delayed_send would keep a strong reference to
+// the link in the clock for the whole deadline, and with it everything the
+// dead broker's mailbox still holds, such as messages from its database.)
+using hello_deadline_atom = caf::atom_constant<caf::atom("linkddl")>;
+constexpr hello_deadline_atom hello_deadline_atom_v{};
+constexpr std::size_t read_chunk = 64 * 1024;
+
+// --- one end of a connection ----------------------------------------------------
+
+struct link_state {
+  static inline const char* name = "blaze.socket_link";
+
+  database_actor db;
+  bool dialer = false;
+  // Dialer: what this side asks for. Listener: decided from the dialer's hello.
+  bool sends_ops = false;
+  bool accepts_ops = false;
+  std::string remote_db;                            // dialer: database asked for
+  // Listener: served databases by name, held weakly so that a link never
+  // keeps a database alive (an actor system would wait for it forever).
+  std::map<std::string, caf::actor_addr> served;
+  socket_link_options options;
+
+  caf::io::connection_handle conn;
+  std::optional<runtime::secure_channel> channel;   // when a link secret is set
+  runtime::frame_reader reader;
+  std::string plain;                                // decrypted, not yet framed
+
+  node_id local_node = 0;
+  version_vector local_have;
+  bool hello_sent = false;
+  std::optional<runtime::link_hello> peer;          // set once the peer's hello arrived
+  version_vector peer_have;                         // updated by acks
+
+  // op_sink requests waiting for the peer's hello, and applies waiting for acks.
+  std::vector<caf::typed_response_promise<version_vector>> version_waiters;
+  std::vector<caf::typed_response_promise<node_id>> node_waiters;
+  std::map<std::uint64_t, caf::typed_response_promise<apply_stats>> in_flight;
+  std::uint64_t next_batch = 1;
+
+  relay_actor relay; // local -> peer, when this side sends ops
+};
+
+using link_broker = caf::io::stateful_broker<link_state>;
+
+caf::error link_error(errc code, std::string message) {
+  return runtime::to_caf_error(blaze::error{code, std::move(message)});
+}
+
+void send_bytes(link_broker* self, std::string_view bytes) {
+  if (bytes.empty())
+    return;
+  self->write(self->state.conn, bytes.size(), bytes.data());
+  self->flush(self->state.conn);
+}
+
+void end(link_broker* self, const caf::error& err);
+
+// Frames go out sealed when the link has a secret.
+void send_frame(link_broker* self, const link_frame& f) {
+  std::string wire;
+  runtime::encode_frame(f, wire);
+  auto& st = self->state;
+  if (!st.channel) {
+    send_bytes(self, wire);
+    return;
+  }
+  if (auto r = st.channel->send(wire); !r) {
+    end(self, runtime::to_caf_error(r.error()));
+    return;
+  }
+  send_bytes(self, st.channel->take_output());
+}
+
+// Ends the link with `err`, failing every request still waiting on it.
+void end(link_broker* self, const caf::error& err) {
+  auto& st = self->state;
+  for (auto& p : st.version_waiters)
+    p.deliver(err);
+  for (auto& p : st.node_waiters)
+    p.deliver(err);
+  for (auto& [batch, p] : st.in_flight)
+    p.deliver(err);
+  st.version_waiters.clear();
+  st.node_waiters.clear();
+  st.in_flight.clear();
+  self->quit(err);
+}
+
+// Ends the link: tells the peer why (best effort), fails every waiter.
+void fail(link_broker* self, errc code, std::string message) {
+  send_frame(self, runtime::link_error{code, message});
+  end(self, link_error(code, std::move(message)));
+}
+
+void send_hello(link_broker* self) {
+  auto& st = self->state;
+  runtime::link_hello h;
+  h.sends_ops = st.sends_ops;
+  h.accepts_ops = st.accepts_ops;
+  h.database = st.dialer ? st.remote_db : st.peer->database;
+  h.node = st.local_node;
+  h.have = st.local_have;
+  send_frame(self, h);
+  st.hello_sent = true;
+}
+
+// Both hellos exchanged: answer the waiters, start the outgoing relay.
+void established(link_broker* self) {
+  auto& st = self->state;
+  for (auto& p : st.version_waiters)
+    p.deliver(st.peer_have);
+  for (auto& p : st.node_waiters)
+    p.deliver(st.peer->node);
+  st.version_waiters.clear();
+  st.node_waiters.clear();
+  if (st.sends_ops) {
+    st.relay = spawn_relay(self->system(), st.db, caf::actor_cast<op_sink>(self),
+                           st.options.relay);
+    // The relay dies with the link, and the link with the relay.
+    self->link_to(st.relay);
+  }
+}
+
+// Local node id and version, then `next`.
+template <class F>
+void with_local_state(link_broker* self, F next) {
+  self->request(self->state.db, hello_timeout, node_atom_v)
+    .then(
+      [self, next](node_id id) {
+        self->state.local_node = id;
+        self->request(self->state.db, hello_timeout, version_atom_v)
+          .then(
+            [self, next](version_vector& have) {
+              self->state.local_have = std::move(have);
+              next();
+            },
+            [self](caf::error& e) {
+              fail(self, errc::io_error, "local database: " + self->system().render(e));
+            });
+      },
+      [self](caf::error& e) {
+        fail(self, errc::io_error, "local database: " + self->system().render(e));
+      });
+}
+
+void on_hello(link_broker* self, runtime::link_hello& h) {
+  auto& st = self->state;
+  if (st.peer) {
+    fail(self, errc::protocol_error, "second hello on one link");
+    return;
+  }
+  if (st.dialer) {
+    // The listener mirrors what was asked; anything else is refused.
+    if (h.sends_ops != st.accepts_ops || h.accepts_ops != st.sends_ops) {
+      fail(self, errc::protocol_error, "the peer answered with another link direction");
+      return;
+    }
+    st.peer = std::move(h);
+    st.peer_have = st.peer->have;
+    established(self);
+    return;
+  }
+  auto i = st.served.find(h.database);
+  if (i == st.served.end()) {
+    fail(self, errc::not_found, "no database named '" + h.database + "' is served here");
+    return;
+  }
+  st.db = caf::actor_cast<database_actor>(i->second);
+  if (!st.db) {
+    fail(self, errc::closed, "database '" + h.database + "' has stopped");
+    return;
+  }
+  st.sends_ops = h.accepts_ops;
+  st.accepts_ops = h.sends_ops;
+  st.peer = std::move(h);
+  st.peer_have = st.peer->have;
+  with_local_state(self, [self] {
+    send_hello(self);
+    established(self);
+  });
+}
+
+void on_ops(link_broker* self, runtime::link_ops& batch) {
+  auto& st = self->state;
+  if (!st.peer || !st.hello_sent) {
+    fail(self, errc::protocol_error, "ops before the hellos");
+    return;
+  }
+  if (!st.accepts_ops) {
+    // Never let an op travel against the link's direction.
+    fail(self, errc::protocol_error,
+         "the peer sent ops on a link that carries ops only the other way");
+    return;
+  }
+  for (auto& o : batch.ops)
+    if (o.origin == st.local_node) {
+      fail(self, errc::protocol_error, "the peer echoed this database's own op");
+      return;
+    }
+  auto id = batch.batch;
+  self->request(st.db, caf::infinite, apply_atom_v, std::move(batch.ops))
+    .then(
+      [self, id](apply_stats& stats) {
+        self->request(self->state.db, caf::infinite, version_atom_v)
+          .then(
+            [self, id, stats](version_vector& have) {
+              send_frame(self, runtime::link_ack{id, stats.applied, stats.duplicates,
+                                                 std::move(have)});
+            },
+            [self](caf::error& e) {
+              fail(self, errc::io_error, "local database: " + self->system().render(e));
+            });
+      },
+      [self](caf::error& e) {
+        // The peer's ops were refused (invalid, or storage failed): say why.
+        auto err = runtime::from_caf_error(e);
+        fail(self, err.code(), "applying the peer's ops failed: " + err.message());
+      });
+}
+
+void on_ack(link_broker* self, runtime::link_ack& ack) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(ack.batch);
+  if (i == st.in_flight.end()) {
+    fail(self, errc::protocol_error, "ack for a batch that was not sent");
+    return;
+  }
+  st.peer_have.merge(ack.have);
+  apply_stats stats;
+  stats.applied = ack.applied;
+  stats.duplicates = ack.duplicates;
+  i->second.deliver(stats);
+  st.in_flight.erase(i);
+}
+
+void on_frames(link_broker* self, std::string_view bytes) {
+  auto& st = self->state;
+  std::vector<link_frame> frames;
+  if (auto r = st.reader.feed(bytes, frames); !r) {
+    fail(self, r.error().code(), r.error().message());
+    return;
+  }
+  for (auto& f : frames) {
+    if (self->getf(caf::abstract_actor::is_terminated_flag))
+      return;
+    if (auto* h = std::get_if<runtime::link_hello>(&f))
+      on_hello(self, *h);
+    else if (auto* o = std::get_if<runtime::link_ops>(&f))
+      on_ops(self, *o);
+    else if (auto* a = std::get_if<runtime::link_ack>(&f))
+      on_ack(self, *a);
+    else if (auto* e = std::get_if<runtime::link_error>(&f)) {
+      end(self, link_error(e->code, "the peer closed the link: " + e->message));
+      return;
+    }
+  }
+}
+
+void on_bytes(link_broker* self, const std::vector<char>& buf) {
+  auto& st = self->state;
+  std::string_view bytes{buf.data(), buf.size()};
+  if (!st.channel) {
+    on_frames(self, bytes);
+    return;
+  }
+  bool was_established = st.channel->established();
+  st.plain.clear();
+  auto r = st.channel->feed(bytes, st.plain);
+  send_bytes(self, st.channel->take_output());
+  if (!r) {
+    end(self, runtime::to_caf_error(r.error()));
+    return;
+  }
+  if (!was_established && st.channel->established() && st.dialer)
+    with_local_state(self, [self] { send_hello(self); });
+  if (!st.plain.empty())
+    on_frames(self, st.plain);
+}
+
+caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
+                            socket_link_options options) {
+  auto& st = self->state;
+  st.conn = conn;
+  st.options = std::move(options);
+  self->configure_read(conn, caf::io::receive_policy::at_most(read_chunk));
+  if (!st.options.link_secret.empty()) {
+    runtime::channel_options co;
+    co.link_secret = st.options.link_secret;
+    st.channel.emplace(st.dialer ? runtime::channel_role::initiator
+                                 : runtime::channel_role::responder,
+                       std::move(co));
+    send_bytes(self, st.channel->take_output());
+  }
+  self->request(caf::actor{self}, hello_timeout, hello_deadline_atom_v)
+    .then([] {},
+          [self](caf::error&) {
+            if (!self->state.peer || !self->state.hello_sent)
+              fail(self, errc::timeout, "no link hello within the deadline");
+          });
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    // The link holds references to its databases: it must not outlive them.
+    auto& st = self->state;
+    bool ours = st.db && dm.source == st.db.address();
+    for (auto& [name, addr] : st.served)
+      ours = ours || dm.source == addr;
+    if (ours)
+      fail(self, errc::closed, "the local database stopped");
+  });
+  return {
+    [self](const caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
+    [self](const caf::io::connection_closed_msg&) {
+      fail(self, errc::closed, "the peer closed the connection");
+    },
+    // Never answered: only the request's timeout matters (see above).
+    [self](hello_deadline_atom) { return self->make_response_promise(); },
+    // The op_sink interface, for the local relay and for dial_unix.
+    [self](version_atom) -> caf::result<version_vector> {
+      auto& st = self->state;
+      if (st.peer)
+        return st.peer_have;
+      st.version_waiters.push_back(self->make_response_promise<version_vector>());
+      return st.version_waiters.back();
+    },
+    [self](node_atom) -> caf::result<node_id> {
+      auto& st = self->state;
+      if (st.peer)
+        return st.peer->node;
+      st.node_waiters.push_back(self->make_response_promise<node_id>());
+      return st.node_waiters.back();
+    },
+    [self](apply_atom, std::vector<op>& ops) -> caf::result<apply_stats> {
+      auto& st = self->state;
+      if (!st.peer || !st.sends_ops)
+        return link_error(errc::invalid_argument, "this link does not carry ops that way");
+      auto id = st.next_batch++;
+      auto rp = self->make_response_promise<apply_stats>();
+      st.in_flight.emplace(id, rp);
+      send_frame(self, runtime::link_ops{id, std::move(ops)});
+      return rp;
+    },
+  };
+}
+
+// Monitors `db` until this link terminates, however it terminates. A broker
+// (CAF 0.17) keeps its mailbox open after it terminated, so a down message
+// from the database to a dead link would sit there with a strong reference
+// to the database until the broker object goes away; when that happens only
+// at shutdown, the detached database thread never finishes.
+void monitor_while_alive(link_broker* self, const caf::actor_addr& db) {
+  auto strong = caf::actor_cast<caf::actor>(db);
+  if (!strong)
+    return;
+  self->monitor(strong);
+  self->attach_functor([self, db] { self->demonitor(db); });
+}
+
+caf::behavior dialer_behavior(link_broker* self, caf::io::connection_handle conn,
+                              database_actor db, std::string remote, link_mode mode,
+                              socket_link_options options) {
+  auto& st = self->state;
+  st.dialer = true;
+  st.db = std::move(db);
+  st.remote_db = std::move(remote);
+  st.sends_ops = mode != link_mode::write_only;
+  st.accepts_ops = mode != link_mode::read_only;
+  monitor_while_alive(self, st.db.address());
+  auto plain = options.link_secret.empty();
+  auto bhvr = link_behavior(self, conn, std::move(options));
+  if (plain)
+    with_local_state(self, [self] { send_hello(self); });
+  return bhvr;
+}
+
+caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle conn,
+                                std::map<std::string, caf::actor_addr> served,
+                                socket_link_options options) {
+  self->state.served = std::move(served);
+  for (auto& [name, addr] : self->state.served)
+    monitor_while_alive(self, addr);
+  return link_behavior(self, conn, std::move(options));
+}
+
+// --- the listener -----------------------------------------------------------------
+
+struct listener_state {
+  static inline const char* name = "blaze.socket_listener";
+  std::string path;
+  ~listener_state() {
+    if (!path.empty())
+      ::unlink(path.c_str());
+  }
+};
+
+using listener_broker = caf::io::stateful_broker<listener_state>;
+
+caf::behavior listener_behavior(listener_broker* self, int fd, std::string path,
+                                std::map<std::string, caf::actor_addr> served,
+                                socket_link_options options) {
+  self->state.path = std::move(path);
+  self->add_doorman(fd);
+  return {
+    [self, served, options](const caf::io::new_connection_msg& msg) {
+      self->fork(accepted_behavior, msg.handle, served, options);
+    },
+    [](const caf::io::acceptor_closed_msg&) {},
+  };
+}
+
+result<sockaddr_un> unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path)
+    return blaze::error{errc::invalid_argument,
+                        "Unix socket path must be 1 to " + std::to_string(sizeof addr.sun_path - 1)
+                          + " bytes: " + path};
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
+}
+
+blaze::error errno_error(const std::string& what) {
+  return blaze::error{errc::io_error, what + ": " + std::strerror(errno)};
+}
+
+} // namespace
+
+result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_path,
+                              std::map<std::string, database_actor> databases,
+                              socket_link_options options) {
+  auto addr = unix_address(socket_path);
+  if (!addr)
+    return addr.error();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return errno_error("socket");
+  // A socket file left by a process that died is stale: nobody accepts on it.
+  int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0;
+    ::close(probe);
+    if (live) {
+      ::close(fd);
+      return blaze::error{errc::busy, "another process serves " + socket_path};
+    }
+  }
+  ::unlink(socket_path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0
+      || ::listen(fd, 64) != 0) {
+    auto e = errno_error("cannot listen on " + socket_path);
+    ::close(fd);
+    return e;
+  }
+  std::map<std::string, caf::actor_addr> served;
+  for (auto& [name, db] : databases)
+    served.emplace(name, db.address());
+  return sys.middleman().spawn_broker(listener_behavior, fd, socket_path, std::move(served),
+                                      std::move(options));
+}
+
+result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
+                             const std::string& socket_path, const std::string& remote,
+                             link_mode mode, socket_link_options options) {
+  auto addr = unix_address(socket_path);
+  if (!addr)
+    return addr.error();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return errno_error("socket");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+    auto e = errno_error("cannot connect to " + socket_path);
+    ::close(fd);
+    return e;
+  }
+  auto broker = sys.middleman().spawn_broker(
+    [fd](link_broker* self, database_actor db, std::string remote, link_mode mode,
+         socket_link_options options) {
+      auto conn = self->add_scribe(fd);
+      return dialer_behavior(self, conn, std::move(db), std::move(remote), mode,
+                             std::move(options));
+    },
+    std::move(local), remote, mode, std::move(options));
+  // Ready once the peer's hello arrived (or failed trying).
+  caf::scoped_actor self{sys};
+  std::optional<blaze::error> failure;
+  self->request(broker, hello_timeout + 1s, version_atom_v)
+    .receive([](version_vector&) {},
+             [&](caf::error& e) { failure = runtime::from_caf_error(e); });
+  if (failure) {
+    self->send_exit(broker, caf::exit_reason::user_shutdown);
+    return *failure;
+  }
+  return broker;
+}
+
+} // namespace blaze::actors
