@@ -237,15 +237,10 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
   self->request(st.db, caf::infinite, apply_atom_v, std::move(batch.ops))
     .then(
       [self, id](apply_stats& stats) {
-        self->request(self->state.db, caf::infinite, version_atom_v)
-          .then(
-            [self, id, stats](version_vector& have) {
-              send_frame(self, runtime::link_ack{id, stats.applied, stats.duplicates,
-                                                 std::move(have)});
-            },
-            [self](caf::error& e) {
-              fail(self, errc::io_error, "local database: " + self->system().render(e));
-            });
+        // No version in the ack: the relay on the other side tracks what it
+        // sent, and asking the database again would cost a second wake-up of
+        // its thread on every batch.
+        send_frame(self, runtime::link_ack{id, stats.applied, stats.duplicates, {}});
       },
       [self](caf::error& e) {
         // The peer's ops were refused (invalid, or storage failed): say why.

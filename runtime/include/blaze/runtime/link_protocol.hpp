@@ -46,7 +46,7 @@ struct link_ack {
   std::uint64_t batch = 0;
   std::uint64_t applied = 0;
   std::uint64_t duplicates = 0;
-  version_vector have; // the receiver's version after applying
+  version_vector have; // the receiver's version after applying (empty: not sent)
 };
 
 struct link_error {
