@@ -12,19 +12,8 @@ cd "$root"
 seconds="${FUZZ_SECONDS:-20}"
 out="${BUILD_DIR:-build}/fuzz"
 
-packages=(clang-14 libclang-rt-14-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# clang-14 and its fuzzer runtime are among the project's packages.
+"$root/scripts/install-deps.sh" >/dev/null
 
 cxx=clang++-14
 includes=(-Iruntime/include -Istorage/include -Iruntime/src)
