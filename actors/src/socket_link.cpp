@@ -151,9 +151,22 @@ void established(link_broker* self) {
   st.node_waiters.clear();
   if (st.sends_ops) {
     st.relay = spawn_relay(self->system(), st.db, caf::actor_cast<op_sink>(self),
-                           st.options.relay);
+                           st.options.relay, st.options.report_to);
     // The relay dies with the link, and the link with the relay.
     self->link_to(st.relay);
+  }
+  if (st.options.report_to) {
+    link_event ev;
+    ev.link = caf::actor_cast<caf::actor>(self);
+    ev.dialer = st.dialer;
+    ev.database = st.dialer ? st.remote_db : st.peer->database;
+    if (!st.dialer)
+      ev.local = st.peer->database;
+    ev.peer = st.peer->node;
+    ev.sends_ops = st.sends_ops;
+    ev.accepts_ops = st.accepts_ops;
+    ev.relay = st.relay;
+    self->send(st.options.report_to, established_atom_v, std::move(ev));
   }
 }
 
@@ -416,6 +429,7 @@ caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle co
 struct listener_state {
   static inline const char* name = "blaze.socket_listener";
   std::string path;
+  std::map<std::string, caf::actor_addr> served;
   ~listener_state() {
     if (!path.empty())
       ::unlink(path.c_str());
@@ -428,12 +442,16 @@ caf::behavior listener_behavior(listener_broker* self, int fd, std::string path,
                                 std::map<std::string, caf::actor_addr> served,
                                 socket_link_options options) {
   self->state.path = std::move(path);
+  self->state.served = std::move(served);
   self->add_doorman(fd);
   return {
-    [self, served, options](const caf::io::new_connection_msg& msg) {
-      self->fork(accepted_behavior, msg.handle, served, options);
+    [self, options](const caf::io::new_connection_msg& msg) {
+      self->fork(accepted_behavior, msg.handle, self->state.served, options);
     },
     [](const caf::io::acceptor_closed_msg&) {},
+    [self](register_atom, const std::string& name, const database_actor& db) {
+      self->state.served[name] = db.address();
+    },
   };
 }
 
@@ -464,9 +482,11 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
   if (fd < 0)
     return errno_error("socket");
   // A socket file left by a process that died is stale: nobody accepts on it.
-  int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // (Non-blocking: a full backlog answers EAGAIN at once, and means live.)
+  int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (probe >= 0) {
-    bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0;
+    bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0
+                || errno == EAGAIN;
     ::close(probe);
     if (live) {
       ::close(fd);
@@ -487,13 +507,17 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
                                       std::move(options));
 }
 
-result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
-                             const std::string& socket_path, const std::string& remote,
-                             link_mode mode, socket_link_options options) {
+result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
+                                   const std::string& socket_path, const std::string& remote,
+                                   link_mode mode, socket_link_options options) {
   auto addr = unix_address(socket_path);
   if (!addr)
     return addr.error();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!local)
+    return blaze::error{errc::invalid_argument, "no local database to link"};
+  // Non-blocking: a Unix socket connects at once or fails at once (EAGAIN
+  // when the listener's backlog is full), so this never stalls an actor.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return errno_error("socket");
   if (::connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
@@ -501,7 +525,7 @@ result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
     ::close(fd);
     return e;
   }
-  auto broker = sys.middleman().spawn_broker(
+  return sys.middleman().spawn_broker(
     [fd](link_broker* self, database_actor db, std::string remote, link_mode mode,
          socket_link_options options) {
       auto conn = self->add_scribe(fd);
@@ -509,14 +533,23 @@ result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
                              std::move(options));
     },
     std::move(local), remote, mode, std::move(options));
+}
+
+result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
+                             const std::string& socket_path, const std::string& remote,
+                             link_mode mode, socket_link_options options) {
+  auto broker = start_unix_link(sys, std::move(local), socket_path, remote, mode,
+                                std::move(options));
+  if (!broker)
+    return broker;
   // Ready once the peer's hello arrived (or failed trying).
   caf::scoped_actor self{sys};
   std::optional<blaze::error> failure;
-  self->request(broker, hello_timeout + 1s, version_atom_v)
+  self->request(*broker, hello_timeout + 1s, version_atom_v)
     .receive([](version_vector&) {},
              [&](caf::error& e) { failure = runtime::from_caf_error(e); });
   if (failure) {
-    self->send_exit(broker, caf::exit_reason::user_shutdown);
+    self->send_exit(*broker, caf::exit_reason::user_shutdown);
     return *failure;
   }
   return broker;

@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
+
+#include <sys/un.h>
 
 namespace blaze::actors {
 
@@ -30,10 +33,25 @@ struct direction_state {
   steady::time_point started{};
 };
 
+// Where a socket link dialled by this topology connects to.
+struct unix_dial {
+  std::string local;
+  std::string path;
+  std::string remote;
+  std::string secret;
+};
+
 struct link_entry {
   link_info info; // `relays` is filled from `directions` when asked
   std::vector<direction_state> directions;
   bool failed = false;
+  // Socket links: dialled here (re-dialled when the connection ends), or
+  // accepted by a listener (forgotten when it ends: the dialler re-dials).
+  std::optional<unix_dial> dial;
+  bool inbound = false;
+  caf::actor connection;
+  std::chrono::milliseconds backoff{0};
+  steady::time_point started{};
 };
 
 struct node_entry {
@@ -45,15 +63,21 @@ struct topology_state {
   topology_options options;
   std::map<std::string, node_entry> nodes;
   std::map<link_id, link_entry> links;
+  std::vector<caf::actor> listeners;
   link_id next_link = 1;
   static inline const char* name = "blaze.topology";
 
-  // Relays never outlive the supervisor.
+  // Relays, connections and listeners never outlive the supervisor.
   ~topology_state() {
-    for (auto& [id, link] : links)
+    for (auto& [id, link] : links) {
       for (auto& d : link.directions)
         if (d.info.relay)
           caf::anon_send_exit(d.info.relay, caf::exit_reason::user_shutdown);
+      if (link.connection)
+        caf::anon_send_exit(link.connection, caf::exit_reason::user_shutdown);
+    }
+    for (auto& l : listeners)
+      caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
   }
 };
 
@@ -125,6 +149,139 @@ void on_relay_down(topology_pointer self, link_entry& link, direction_state& d,
   d.backoff = std::min(d.backoff * 2, opts.max_backoff);
 }
 
+// The next delay before re-dialling or restarting: doubled per failure,
+// back to the first once the previous attempt ran `stable_after`.
+std::chrono::milliseconds next_backoff(topology_pointer self, std::chrono::milliseconds& backoff,
+                                       steady::time_point started) {
+  auto& opts = self->state.options;
+  if (backoff.count() == 0 || steady::now() - started >= opts.stable_after)
+    backoff = opts.first_backoff;
+  auto delay = backoff;
+  backoff = std::min(backoff * 2, opts.max_backoff);
+  return delay;
+}
+
+// A dialled socket link is down (or never came up): every direction waits
+// for the re-dial, which the restart message triggers after the backoff.
+void schedule_redial(topology_pointer self, link_entry& link, const std::string& why) {
+  for (auto& d : link.directions) {
+    d.info.relay = nullptr;
+    d.info.lag = 0;
+    d.info.last_error = why;
+    d.info.last_report = caf::make_timestamp();
+    d.info.state = link_state::restarting;
+  }
+  self->delayed_send(self, next_backoff(self, link.backoff, link.started), restart_atom_v,
+                     link.info.id);
+}
+
+void dial(topology_pointer self, link_entry& link) {
+  auto& st = self->state;
+  auto node = st.nodes.find(link.dial->local);
+  if (node == st.nodes.end() || !node->second.info.up)
+    return; // the local database is gone: the link was marked failed
+  socket_link_options opts;
+  opts.link_secret = link.dial->secret;
+  opts.relay = st.options.relay;
+  opts.report_to = caf::actor_cast<caf::actor>(self);
+  link.started = steady::now();
+  auto conn = start_unix_link(self->system(), node->second.info.db, link.dial->path,
+                              link.dial->remote, link.info.mode, std::move(opts));
+  if (!conn) {
+    schedule_redial(self, link, conn.error().to_string());
+    return;
+  }
+  link.connection = *conn;
+  self->monitor(link.connection);
+  for (auto& d : link.directions)
+    d.info.state = link_state::starting;
+}
+
+// The name a socket link's far end goes by in the graph.
+std::string far_end_name(const std::string& database, const std::string& where) {
+  return database + "@" + where;
+}
+
+void on_established(topology_pointer self, link_event& ev) {
+  auto& st = self->state;
+  if (ev.dialer) {
+    for (auto& [id, link] : st.links) {
+      if (link.connection != ev.link)
+        continue;
+      link.info.peer = ev.peer;
+      for (auto& d : link.directions) {
+        bool outgoing = d.info.from == link.dial->local;
+        if (outgoing) {
+          d.info.relay = ev.relay;
+          // Running once the relay reports; until then still starting.
+        } else {
+          d.info.state = link_state::running;
+        }
+      }
+      return;
+    }
+    return; // a connection of a link disconnected meanwhile
+  }
+  // Accepted: a peer dialled one of this topology's sockets.
+  link_entry link;
+  link.info.id = st.next_link++;
+  link.inbound = true;
+  link.connection = ev.link;
+  link.info.peer = ev.peer;
+  auto peer_name = far_end_name(ev.database, "node " + to_hex(ev.peer));
+  link.info.from = peer_name;
+  link.info.to = ev.local;
+  link.info.mode = ev.accepts_ops && ev.sends_ops ? link_mode::bidirectional
+                   : ev.accepts_ops             ? link_mode::read_only
+                                                : link_mode::write_only;
+  link.info.transport = "unix-accepted";
+  if (ev.accepts_ops) {
+    direction_state d;
+    d.info.from = peer_name;
+    d.info.to = ev.local;
+    d.info.state = link_state::running;
+    link.directions.push_back(std::move(d));
+  }
+  if (ev.sends_ops) {
+    direction_state d;
+    d.info.from = ev.local;
+    d.info.to = peer_name;
+    d.info.relay = ev.relay;
+    d.info.state = link_state::starting;
+    link.directions.push_back(std::move(d));
+  }
+  self->monitor(ev.link);
+  st.links.emplace(link.info.id, std::move(link));
+}
+
+// A socket link's connection ended. Accepted ones are forgotten (the peer
+// that dialled re-dials); dialled ones are re-dialled after the backoff.
+bool on_connection_down(topology_pointer self, const caf::actor_addr& source,
+                        const caf::error& reason) {
+  auto& st = self->state;
+  for (auto i = st.links.begin(); i != st.links.end(); ++i) {
+    auto& link = i->second;
+    if (!link.connection || link.connection.address() != source)
+      continue;
+    link.connection = nullptr;
+    if (link.inbound) {
+      st.links.erase(i);
+      return true;
+    }
+    auto why = self->system().render(reason);
+    if (link.failed) {
+      for (auto& d : link.directions) {
+        d.info.relay = nullptr;
+        d.info.state = link_state::failed;
+      }
+      return true;
+    }
+    schedule_redial(self, link, why);
+    return true;
+  }
+  return false;
+}
+
 void on_database_down(topology_pointer self, node_entry& node, const caf::error& reason) {
   node.info.up = false;
   std::string why =
@@ -133,6 +290,11 @@ void on_database_down(topology_pointer self, node_entry& node, const caf::error&
     if (link.info.from != node.info.name && link.info.to != node.info.name)
       continue;
     link.failed = true;
+    if (link.connection) {
+      self->demonitor(link.connection.address());
+      self->send_exit(link.connection, caf::exit_reason::user_shutdown);
+      link.connection = nullptr;
+    }
     for (auto& d : link.directions) {
       d.info.last_error = why;
       d.info.state = link_state::failed;
@@ -153,6 +315,8 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       on_relay_down(self, *link, *d, dm.reason);
       return;
     }
+    if (on_connection_down(self, dm.source, dm.reason))
+      return;
     for (auto& [name, node] : self->state.nodes)
       if (node.info.db && node.info.db.address() == dm.source && node.info.up)
         on_database_down(self, node, dm.reason);
@@ -186,6 +350,8 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
             i->second.info.id = id;
             i->second.registered = true;
             self->monitor(i->second.info.db);
+            for (auto& l : self->state.listeners)
+              caf::anon_send(l, register_atom_v, name, i->second.info.db);
             rp.deliver(id);
           },
           [self, rp, name](caf::error& e) mutable {
@@ -239,11 +405,18 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       auto i = self->state.links.find(id);
       if (i == self->state.links.end())
         return fail(errc::not_found, "no link " + std::to_string(id));
-      for (auto& d : i->second.directions)
-        if (d.info.relay) {
-          self->demonitor(d.info.relay.address());
-          self->send_exit(d.info.relay, caf::exit_reason::user_shutdown);
-        }
+      auto& link = i->second;
+      if (link.connection) {
+        // The connection's broker ends its relay with it.
+        self->demonitor(link.connection.address());
+        self->send_exit(link.connection, caf::exit_reason::user_shutdown);
+      } else {
+        for (auto& d : link.directions)
+          if (d.info.relay) {
+            self->demonitor(d.info.relay.address());
+            self->send_exit(d.info.relay, caf::exit_reason::user_shutdown);
+          }
+      }
       self->state.links.erase(i);
       return caf::unit;
     },
@@ -281,6 +454,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       for (auto& [id, link] : self->state.links) {
         link_info info = link.info;
         info.state = summarize(link);
+        info.connection = link.connection;
         for (auto& d : link.directions)
           info.relays.push_back(d.info);
         out.push_back(std::move(info));
@@ -291,6 +465,14 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       auto i = self->state.links.find(id);
       if (i == self->state.links.end() || i->second.failed)
         return;
+      if (i->second.dial) {
+        if (i->second.connection)
+          return;
+        for (auto& d : i->second.directions)
+          ++d.info.restarts;
+        dial(self, i->second);
+        return;
+      }
       for (auto& d : i->second.directions)
         if (d.info.state == link_state::restarting && !d.info.relay) {
           spawn_direction(self, d);
@@ -306,6 +488,68 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       d->info.last_report = caf::make_timestamp();
       if (d->info.state == link_state::starting)
         d->info.state = link_state::running;
+    },
+    [self](established_atom, link_event& ev) { on_established(self, ev); },
+    [self](connect_atom, const std::string& local, const std::string& path,
+           const std::string& remote, link_mode mode,
+           const std::string& secret) -> caf::result<link_id> {
+      auto& st = self->state;
+      auto node = st.nodes.find(local);
+      if (node == st.nodes.end() || !node->second.registered)
+        return fail(errc::not_found, "no node named '" + local + "'");
+      if (!node->second.info.up)
+        return fail(errc::invalid_argument, "node '" + local + "' is down");
+      if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return fail(errc::invalid_argument, "Unix socket path must be 1 to "
+                                              + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1)
+                                              + " bytes: " + path);
+      if (remote.empty())
+        return fail(errc::invalid_argument, "no remote database named");
+      for (auto& [id, link] : st.links)
+        if (link.dial && link.dial->local == local && link.dial->path == path
+            && link.dial->remote == remote)
+          return fail(errc::already_exists, "node '" + local + "' is already linked to '"
+                                              + remote + "' at " + path + " (link "
+                                              + std::to_string(id) + ")");
+      link_entry link;
+      link.info.id = st.next_link++;
+      link.info.from = local;
+      link.info.to = far_end_name(remote, path);
+      link.info.mode = mode;
+      link.info.transport = "unix:" + path;
+      link.dial = unix_dial{local, path, remote, secret};
+      auto add = [&](const std::string& src, const std::string& dst) {
+        direction_state d;
+        d.info.from = src;
+        d.info.to = dst;
+        link.directions.push_back(std::move(d));
+      };
+      if (mode != link_mode::write_only)
+        add(link.info.from, link.info.to);
+      if (mode != link_mode::read_only)
+        add(link.info.to, link.info.from);
+      auto id = link.info.id;
+      auto& stored = st.links.emplace(id, std::move(link)).first->second;
+      dial(self, stored);
+      return id;
+    },
+    [self](serve_atom, const std::string& path,
+           const std::string& secret) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      std::map<std::string, database_actor> served;
+      for (auto& [name, node] : st.nodes)
+        if (node.registered && node.info.up)
+          served.emplace(name, node.info.db);
+      socket_link_options opts;
+      opts.link_secret = secret;
+      opts.relay = st.options.relay;
+      opts.report_to = caf::actor_cast<caf::actor>(self);
+      auto listener = actors::serve_unix(self->system(), path, std::move(served),
+                                         std::move(opts));
+      if (!listener)
+        return runtime::to_caf_error(listener.error());
+      st.listeners.push_back(*listener);
+      return *listener;
     },
   };
 }
@@ -324,24 +568,28 @@ topology::topology(caf::actor_system& sys, topology_options options)
 
 topology::~topology() {
   caf::scoped_actor self{sys_};
-  std::vector<relay_actor> relays;
+  std::vector<caf::actor> parts = listeners_;
   self->request(supervisor_, timeout_, links_atom_v)
     .receive(
       [&](std::vector<link_info>& links) {
-        for (auto& l : links)
+        for (auto& l : links) {
           for (auto& r : l.relays)
             if (r.relay)
-              relays.push_back(r.relay);
+              parts.push_back(caf::actor_cast<caf::actor>(r.relay));
+          if (l.connection)
+            parts.push_back(l.connection);
+        }
       },
       [](caf::error&) {});
   self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
   self->wait_for(supervisor_);
-  // The supervisor's state sent every relay an exit; wait until they are gone
-  // so that nothing of the topology outlives it.
-  for (auto& r : relays)
-    self->send_exit(r, caf::exit_reason::user_shutdown);
-  for (auto& r : relays)
-    self->wait_for(r);
+  // The supervisor's state sent every relay, connection and listener an
+  // exit; wait until they are gone so that nothing of the topology outlives
+  // it. (Connections made after the snapshot end with the supervisor too.)
+  for (auto& p : parts)
+    self->send_exit(p, caf::exit_reason::user_shutdown);
+  for (auto& p : parts)
+    self->wait_for(p);
 }
 
 result<node_handle> topology::register_db(database_actor db, std::string name) {
@@ -360,6 +608,31 @@ result<link_id> topology::connect_local(const std::string& from, const std::stri
   self->request(supervisor_, timeout_, connect_atom_v, from, to, mode)
     .receive([&](link_id id) { out = id; },
              [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<link_id> topology::connect_unix(const std::string& local, const std::string& socket_path,
+                                       const std::string& remote, link_mode mode,
+                                       std::string link_secret) {
+  caf::scoped_actor self{sys_};
+  result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
+  self->request(supervisor_, timeout_, connect_atom_v, local, socket_path, remote, mode,
+                std::move(link_secret))
+    .receive([&](link_id id) { out = id; },
+             [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<void> topology::serve_unix(const std::string& socket_path, std::string link_secret) {
+  caf::scoped_actor self{sys_};
+  result<void> out{blaze::error{errc::timeout, "topology did not answer"}};
+  self->request(supervisor_, timeout_, serve_atom_v, socket_path, std::move(link_secret))
+    .receive(
+      [&](caf::actor& listener) {
+        listeners_.push_back(std::move(listener));
+        out = result<void>{};
+      },
+      [&](caf::error& e) { out = runtime::from_caf_error(e); });
   return out;
 }
 
@@ -428,9 +701,10 @@ bool topology::wait_until_synced(std::chrono::milliseconds timeout) {
       for (auto& r : link.relays) {
         auto* src = find_db(r.from);
         auto* dst = find_db(r.to);
+        if (!src || !dst)
+          continue; // a socket link's far end: its relay's lag of 0 is the evidence
         version_vector have, want;
-        if (!src || !dst || !version_of(src->db, want) || !version_of(dst->db, have)
-            || !have.dominates(want)) {
+        if (!version_of(src->db, want) || !version_of(dst->db, have) || !have.dominates(want)) {
           synced = false;
           break;
         }

@@ -57,7 +57,7 @@ std::string graph_json(const std::vector<node_info>& nodes, const std::vector<li
                         {"version_total", n.version_total},
                         {"up", n.up}});
   auto& js_links = out["links"] = nlohmann::json::array();
-  for (auto& l : links)
+  for (auto& l : links) {
     js_links.push_back({{"id", l.id},
                         {"from", l.from},
                         {"to", l.to},
@@ -68,6 +68,9 @@ std::string graph_json(const std::vector<node_info>& nodes, const std::vector<li
                         {"ops_relayed", l.ops_relayed()},
                         {"restarts", l.restarts()},
                         {"last_error", l.last_error()}});
+    if (l.peer != 0)
+      js_links.back()["peer_node"] = to_hex(l.peer);
+  }
   return out.dump(2);
 }
 
@@ -112,6 +115,10 @@ std::string graph_dot(const std::vector<node_info>& nodes, const std::vector<lin
     const std::string& head = reversed ? l.from : l.to;
     std::string label = std::string{to_string(l.mode)} + "\n" + to_string(l.state) + ", lag "
                         + std::to_string(l.lag());
+    if (l.transport != "in-process")
+      label += "\n" + l.transport;
+    if (l.state != link_state::running && !l.last_error().empty())
+      label += "\n" + l.last_error();
     out << "  " << dot_quoted(tail) << " -> " << dot_quoted(head)
         << " [label=" << dot_quoted(label);
     if (l.mode == link_mode::bidirectional)

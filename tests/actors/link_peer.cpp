@@ -2,12 +2,16 @@
 // Unix socket and answers line commands on stdin:
 //   put <id> <n>   writes record <id> with field n = <n> in collection "c"
 //   count          prints "COUNT <records in c>"
+//   links          prints "LINKS <n> <mode> <state> ..." (with --topology)
 //   quit           stops serving and exits
-// It prints "READY" once it serves.
+// It prints "READY" once it serves. With --topology it serves through a
+// topology supervisor (which also shows the links it accepted) instead of a
+// bare listener.
 //
-//   blaze_link_peer <database path> <socket path> [link secret]
+//   blaze_link_peer [--topology] <database path> <socket path> [link secret]
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/socket_link.hpp"
+#include "blaze/actors/topology.hpp"
 #include "blaze/runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
@@ -18,13 +22,21 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
   using namespace blaze;
-  if (argc != 3 && argc != 4) {
-    std::fprintf(stderr, "usage: %s <database path> <socket path> [link secret]\n", argv[0]);
+  std::vector<std::string> args{argv + 1, argv + argc};
+  bool with_topology = !args.empty() && args.front() == "--topology";
+  if (with_topology)
+    args.erase(args.begin());
+  if (args.size() != 2 && args.size() != 3) {
+    std::fprintf(stderr,
+                 "usage: %s [--topology] <database path> <socket path> [link secret]\n",
+                 argv[0]);
     return 2;
   }
   runtime::system_config cfg;
@@ -33,15 +45,30 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   open_options o;
   o.kdf_log2_n = 10;
-  auto db = actors::open_database(sys, "peer", argv[1], "pw", o);
+  auto db = actors::open_database(sys, "peer", args[0], "pw", o);
   if (!db) {
     std::fprintf(stderr, "link_peer: %s\n", db.error().to_string().c_str());
     return 1;
   }
   actors::socket_link_options options;
-  if (argc == 4)
-    options.link_secret = argv[3];
-  auto listener = actors::serve_unix(sys, argv[2], {{"peer", *db}}, options);
+  if (args.size() == 3)
+    options.link_secret = args[2];
+  std::unique_ptr<actors::topology> topo;
+  result<caf::actor> listener{caf::actor{}};
+  if (with_topology) {
+    topo = std::make_unique<actors::topology>(sys);
+    auto served = topo->register_db(*db, "peer");
+    result<void> r = served ? topo->serve_unix(args[1], options.link_secret)
+                            : result<void>{served.error()};
+    if (!r) {
+      std::fprintf(stderr, "link_peer: %s\n", r.error().to_string().c_str());
+      topo.reset();
+      caf::anon_send_exit(*db, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+  } else {
+    listener = actors::serve_unix(sys, args[1], {{"peer", *db}}, options);
+  }
   if (!listener) {
     std::fprintf(stderr, "link_peer: %s\n", listener.error().to_string().c_str());
     caf::anon_send_exit(*db, caf::exit_reason::user_shutdown);
@@ -68,12 +95,22 @@ int main(int argc, char** argv) {
         .receive([&](std::uint64_t x) { n = x; },
                  [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
       std::cout << "COUNT " << n << std::endl;
+    } else if (cmd == "links" && topo) {
+      std::cout << "LINKS";
+      auto links = topo->links();
+      std::cout << " " << links.size();
+      for (auto& l : links)
+        std::cout << " " << actors::to_string(l.mode) << " " << actors::to_string(l.state);
+      std::cout << std::endl;
     } else if (cmd == "quit") {
       break;
     }
   }
-  self->send_exit(*listener, caf::exit_reason::user_shutdown);
-  self->wait_for(*listener);
+  topo.reset();
+  if (*listener) {
+    self->send_exit(*listener, caf::exit_reason::user_shutdown);
+    self->wait_for(*listener);
+  }
   self->send_exit(*db, caf::exit_reason::user_shutdown);
   self->wait_for(*db);
   return 0;

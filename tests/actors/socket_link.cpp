@@ -4,8 +4,10 @@
 // after its peer was killed resumes with nothing lost or applied twice.
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/socket_link.hpp"
+#include "blaze/actors/topology.hpp"
 #include "blaze/runtime/link_protocol.hpp"
 #include "blaze/runtime/system_config.hpp"
+#include "peer_process.hpp"
 #include "scratch_path.hpp"
 
 #include <caf/actor_system.hpp>
@@ -33,81 +35,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using blaze_test::peer_process;
+
 fs::path fresh_dir() {
   auto p = blaze_test::fresh_dir("link");
   fs::create_directories(p);
   return p;
 }
-
-// The peer process, driven by line commands (tests/actors/link_peer.cpp).
-class peer_process {
-public:
-  peer_process(const fs::path& db, const fs::path& socket, const std::string& secret = {}) {
-    int in[2], out[2];
-    BOOST_REQUIRE(::pipe(in) == 0 && ::pipe(out) == 0);
-    pid_ = ::fork();
-    BOOST_REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      if (secret.empty())
-        ::execl(BLAZE_LINK_PEER, BLAZE_LINK_PEER, db.c_str(), socket.c_str(), nullptr);
-      else
-        ::execl(BLAZE_LINK_PEER, BLAZE_LINK_PEER, db.c_str(), socket.c_str(), secret.c_str(),
-                nullptr);
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    to_ = ::fdopen(in[1], "w");
-    from_ = ::fdopen(out[0], "r");
-    BOOST_REQUIRE_EQUAL(line(), "READY");
-  }
-  ~peer_process() {
-    if (pid_ > 0) {
-      std::fputs("quit\n", to_);
-      std::fflush(to_);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (to_)
-      std::fclose(to_);
-    if (from_)
-      std::fclose(from_);
-  }
-  std::string command(const std::string& c) {
-    std::fputs((c + "\n").c_str(), to_);
-    std::fflush(to_);
-    return line();
-  }
-  std::uint64_t count() {
-    auto l = command("count");
-    BOOST_REQUIRE(l.rfind("COUNT ", 0) == 0);
-    return std::stoull(l.substr(6));
-  }
-  void kill() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-private:
-  std::string line() {
-    char buf[256];
-    if (!std::fgets(buf, sizeof buf, from_))
-      return "<eof>";
-    std::string s{buf};
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-      s.pop_back();
-    return s;
-  }
-  pid_t pid_ = -1;
-  std::FILE* to_ = nullptr;
-  std::FILE* from_ = nullptr;
-};
 
 struct link_fixture {
   fs::path dir = fresh_dir();
@@ -286,6 +220,168 @@ BOOST_AUTO_TEST_CASE(redialled_link_resumes_after_the_peer_is_killed) {
   BOOST_REQUIRE_MESSAGE(again.ok(), (again ? "" : again.error().to_string()));
   BOOST_TEST(eventually([&] { return peer->count() == 5000; }));
   stop(*again);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The topology drives socket links: it dials without blocking, re-dials with
+// backoff when the peer goes away, and shows each link's transport, state,
+// lag and last error. The peer serves through its own topology.
+BOOST_FIXTURE_TEST_SUITE(topology_unix, link_fixture)
+
+namespace {
+
+actors::topology_options quick_backoff() {
+  actors::topology_options o;
+  o.first_backoff = 50ms;
+  o.max_backoff = 400ms;
+  return o;
+}
+
+const actors::link_info* find_link(const std::vector<actors::link_info>& links,
+                                   actors::link_id id) {
+  for (auto& l : links)
+    if (l.id == id)
+      return &l;
+  return nullptr;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(topologies_in_two_processes_converge_and_show_the_link) {
+  peer_process peer{dir / "peer", socket, {}, true};
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::bidirectional);
+  BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+  for (int i = 0; i < 200; ++i)
+    put("a" + std::to_string(i), i);
+  for (int i = 0; i < 20; ++i)
+    BOOST_REQUIRE_EQUAL(peer.command("put p" + std::to_string(i) + " " + std::to_string(i)), "OK");
+  BOOST_TEST(eventually([&] { return count() == 220 && peer.count() == 220; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  auto links = topo.links();
+  auto* l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST(l->transport == "unix:" + socket.string());
+  BOOST_TEST(l->to == "peer@" + socket.string());
+  BOOST_TEST((l->state == actors::link_state::running));
+  BOOST_TEST(l->peer != 0u);
+  BOOST_TEST(l->lag() == 0u);
+  BOOST_TEST(l->ops_relayed() >= 200u); // the outgoing direction's relay reported
+  // The serving side shows the link it accepted, seen from its end.
+  BOOST_TEST(peer.command("links") == "LINKS 1 bidirectional running");
+  auto json = topo.graph_json();
+  BOOST_TEST(json.find("\"peer_node\"") != std::string::npos);
+  BOOST_TEST(topo.graph_dot().find("unix:" + socket.string()) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_topology_link_never_carries_the_peers_ops) {
+  peer_process peer{dir / "peer", socket, {}, true};
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only));
+  BOOST_REQUIRE_EQUAL(peer.command("put p1 1"), "OK");
+  for (int i = 0; i < 50; ++i)
+    put("a" + std::to_string(i), i);
+  BOOST_TEST(eventually([&] { return peer.count() == 51; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  BOOST_TEST(count() == 50u);
+  BOOST_TEST(peer.command("links") == "LINKS 1 read_only running");
+}
+
+BOOST_AUTO_TEST_CASE(a_topology_link_is_redialled_after_kill_9_and_nothing_is_lost) {
+  auto peer = std::make_unique<peer_process>(dir / "peer", socket, "s3cret", true);
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::bidirectional,
+                              "s3cret");
+  BOOST_REQUIRE(id.ok());
+  // Both sides write; the peer is killed mid-stream, after acknowledging 100
+  // writes of its own.
+  for (int i = 0; i < 100; ++i)
+    BOOST_REQUIRE_EQUAL(peer->command("put p" + std::to_string(i) + " " + std::to_string(i)),
+                        "OK");
+  for (int i = 0; i < 3000; ++i) {
+    put("a" + std::to_string(i), i);
+    if (i == 1500)
+      peer->kill();
+  }
+  BOOST_TEST(eventually([&] {
+    auto links = topo.links();
+    auto* l = find_link(links, *id);
+    return l && l->state == actors::link_state::restarting && !l->last_error().empty();
+  }));
+  for (int i = 3000; i < 4000; ++i)
+    put("a" + std::to_string(i), i);
+  peer = std::make_unique<peer_process>(dir / "peer", socket, "s3cret", true);
+  // The topology re-dials by itself; the new relay resumes from the peer's
+  // version vector.
+  BOOST_TEST(eventually([&] { return peer->count() == 4100 && count() == 4100; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  auto links = topo.links();
+  auto* l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST((l->state == actors::link_state::running));
+  BOOST_TEST(l->restarts() >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_is_not_there_yet_is_dialled_until_it_appears) {
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only);
+  BOOST_REQUIRE(id.ok());
+  BOOST_TEST(eventually([&] {
+    auto links = topo.links();
+    auto* l = find_link(links, *id);
+    return l && l->state == actors::link_state::restarting
+           && l->last_error().find("cannot connect") != std::string::npos;
+  }));
+  put("early", 1);
+  peer_process peer{dir / "peer", socket, {}, true};
+  BOOST_TEST(eventually([&] { return peer.count() == 1; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_secret_keeps_the_link_down_and_says_why) {
+  peer_process peer{dir / "peer", socket, "right", true};
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only,
+                              "wrong");
+  BOOST_REQUIRE(id.ok());
+  put("x", 1);
+  std::string why;
+  BOOST_TEST(eventually([&] {
+    auto links = topo.links();
+    auto* l = find_link(links, *id);
+    why = l ? l->last_error() : "";
+    return l && l->state == actors::link_state::restarting && l->restarts() >= 2;
+  }));
+  BOOST_TEST_MESSAGE("last error: " << why);
+  BOOST_TEST(why.find("auth") != std::string::npos);
+  BOOST_TEST(peer.count() == 0u);
+  BOOST_TEST(peer.command("links") == "LINKS 0");
+}
+
+BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto unknown = topo.connect_unix("nobody", socket.string(), "peer",
+                                   actors::link_mode::read_only);
+  BOOST_REQUIRE(!unknown);
+  BOOST_TEST((unknown.error().code() == errc::not_found));
+  auto too_long = topo.connect_unix("a", std::string(200, 'x'), "peer",
+                                    actors::link_mode::read_only);
+  BOOST_REQUIRE(!too_long);
+  BOOST_TEST((too_long.error().code() == errc::invalid_argument));
+  auto first = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only);
+  BOOST_REQUIRE(first.ok());
+  auto twice = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only);
+  BOOST_REQUIRE(!twice);
+  BOOST_TEST((twice.error().code() == errc::already_exists));
+  BOOST_TEST(topo.disconnect(*first).ok());
+  BOOST_TEST(topo.links().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

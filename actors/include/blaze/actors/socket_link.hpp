@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include <map>
 #include <string>
@@ -21,12 +22,36 @@ struct socket_link_options {
   // both ends must prove this secret in the secure channel's handshake.
   std::string link_secret;
   relay_options relay;
+  // When set, receives the link's reports: (established_atom, link_event)
+  // once a connection is up, and the outgoing relay's (stats_atom,
+  // relay_actor, relay_stats). The topology supervisor sets itself here.
+  caf::actor report_to;
 };
+
+// A connection that just came up, as one of its ends sees it.
+struct link_event {
+  caf::actor link;           // the broker; it terminates when the connection ends
+  bool dialer = false;       // false: accepted by a listener
+  std::string database;      // the database asked for (served by the listener)
+  std::string local;         // accepted side: the served database's name
+  node_id peer = 0;          // the other end's node
+  bool sends_ops = false;    // this end sends ops to the peer
+  bool accepts_ops = false;  // this end applies the peer's ops
+  relay_actor relay;         // the outgoing relay, when this end sends ops
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_event& x) {
+  return f(caf::meta::type_name("blaze.link_event"), x.link, x.dialer, x.database, x.local,
+           x.peer, x.sends_ops, x.accepts_ops, x.relay);
+}
 
 // Serves `databases` (by name) at `socket_path`, replacing a stale socket
 // file. Returns the listener; send it an exit to stop serving (the socket
 // file is removed). Connections already made stay up until their peer or
-// their database goes away.
+// their database goes away. Sending the listener (register_atom, name,
+// database_actor) serves one more database. Never blocks for long (the
+// stale-socket probe does not wait), so actors may call it.
 result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_path,
                               std::map<std::string, database_actor> databases,
                               socket_link_options options = {});
@@ -39,5 +64,13 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
 result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
                              const std::string& socket_path, const std::string& remote,
                              link_mode mode, socket_link_options options = {});
+
+// dial_unix without the wait: connects (without blocking) and returns the
+// link's broker at once; the hellos follow. Failures after this point end
+// the broker with an error, reported to options.report_to (a monitor sees
+// it too). For actors, which must not block.
+result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
+                                   const std::string& socket_path, const std::string& remote,
+                                   link_mode mode, socket_link_options options = {});
 
 } // namespace blaze::actors

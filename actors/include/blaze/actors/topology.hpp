@@ -6,6 +6,7 @@
 
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/relay.hpp"
+#include "blaze/actors/socket_link.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
@@ -57,9 +58,13 @@ struct link_info {
   std::string from; // as given to connect(from, to, mode)
   std::string to;
   link_mode mode = link_mode::bidirectional;
+  // "in-process", "unix:<socket path>" (dialled by this topology) or
+  // "unix-accepted:<socket path>" (a peer dialled this topology's socket).
   std::string transport = "in-process";
   link_state state = link_state::starting;
   std::vector<relay_info> relays; // one per direction that carries ops
+  node_id peer = 0;               // socket links: the other end's node, once known
+  caf::actor connection;          // socket links: the connection's broker, while up
 
   // Sums over the directions; the most recent error of any direction.
   std::uint64_t lag() const;
@@ -93,9 +98,9 @@ typename Inspector::result_type inspect(Inspector& f, link_info& x) {
   auto state = static_cast<std::uint8_t>(x.state);
   if constexpr (Inspector::reads_state) {
     return f(caf::meta::type_name("blaze.link_info"), x.id, x.from, x.to, mode, x.transport,
-             state, x.relays);
+             state, x.relays, x.peer, x.connection);
   } else {
-    auto e = f(x.id, x.from, x.to, mode, x.transport, state, x.relays);
+    auto e = f(x.id, x.from, x.to, mode, x.transport, state, x.relays, x.peer, x.connection);
     x.mode = static_cast<link_mode>(mode);
     x.state = static_cast<link_state>(state);
     return e;
@@ -111,14 +116,28 @@ using topology_actor = caf::typed_actor<
   caf::replies_to<register_atom, std::string, database_actor>::with<node_id>,
   // Links two registered databases (from, to, mode); replies with the link id.
   caf::replies_to<connect_atom, std::string, std::string, link_mode>::with<link_id>,
-  // Stops a link's relays and forgets the link.
+  // Links a registered database (local) to the database named `remote`
+  // served at a Unix socket path, through another process's topology
+  // (local, socket path, remote, mode, link secret); replies with the link
+  // id. The connection is made without blocking; when it fails or ends it is
+  // re-dialled with backoff, and the new relay resumes from the peer's
+  // version vector.
+  caf::replies_to<connect_atom, std::string, std::string, std::string, link_mode,
+                  std::string>::with<link_id>,
+  // Serves every registered database, now and later, at a Unix socket path
+  // (socket path, link secret); replies with the listener. Accepted
+  // connections appear among the links.
+  caf::replies_to<serve_atom, std::string, std::string>::with<caf::actor>,
+  // Stops a link's relays (or connection) and forgets the link.
   caf::replies_to<disconnect_atom, link_id>::with<void>,
   caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
   caf::replies_to<links_atom>::with<std::vector<link_info>>,
   // Respawns the link's failed relays now (the backoff timer sends this).
   caf::reacts_to<restart_atom, link_id>,
   // A relay's periodic report.
-  caf::reacts_to<stats_atom, relay_actor, relay_stats>>;
+  caf::reacts_to<stats_atom, relay_actor, relay_stats>,
+  // A socket link's connection came up (sent by its broker).
+  caf::reacts_to<established_atom, link_event>>;
 
 struct topology_options {
   relay_options relay;
@@ -157,6 +176,16 @@ public:
 
   result<node_handle> register_db(database_actor db, std::string name);
   result<link_id> connect_local(const std::string& from, const std::string& to, link_mode mode);
+  // Links `local` to `remote` served by another process at `socket_path`.
+  // An invalid path or unknown node is an error; a peer that is not there
+  // (yet) is not: the link is kept and re-dialled with backoff, its
+  // last_error saying why it is not up.
+  result<link_id> connect_unix(const std::string& local, const std::string& socket_path,
+                               const std::string& remote, link_mode mode,
+                               std::string link_secret = {});
+  // Serves every registered database at `socket_path` until this topology
+  // is destroyed. Errors: busy (another process serves there), io_error.
+  result<void> serve_unix(const std::string& socket_path, std::string link_secret = {});
   result<void> disconnect(link_id id);
   std::vector<node_info> nodes();
   std::vector<link_info> links();
@@ -164,7 +193,9 @@ public:
   std::string graph_dot();
 
   // Waits until every link is running with lag 0 and every relay's sink has
-  // all of its source's ops (by version vector). False on timeout.
+  // all of its source's ops (by version vector; for a socket link's far end,
+  // which this process cannot read, by the relay's acknowledged lag). False
+  // on timeout.
   bool wait_until_synced(std::chrono::milliseconds timeout);
 
   const topology_actor& supervisor() const { return supervisor_; }
@@ -172,6 +203,7 @@ public:
 private:
   caf::actor_system& sys_;
   topology_actor supervisor_;
+  std::vector<caf::actor> listeners_;
   std::chrono::milliseconds timeout_{10000};
 };
 

@@ -51,5 +51,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_ATOM(blaze, blaze, nodes_atom, "nodes")
   CAF_ADD_ATOM(blaze, blaze, links_atom, "links")
   CAF_ADD_ATOM(blaze, blaze, restart_atom, "restart")
+  // Serving databases on a socket; a link broker reporting it is established.
+  CAF_ADD_ATOM(blaze, blaze, serve_atom, "serve")
+  CAF_ADD_ATOM(blaze, blaze, established_atom, "linkup")
 
 CAF_END_TYPE_ID_BLOCK(blaze)
