@@ -18,6 +18,10 @@
 #include <memory>
 #include <optional>
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,6 +51,7 @@ struct link_state {
 
   database_actor db;
   bool dialer = false;
+  bool tcp = false;
   // Dialer: what this side asks for. Listener: decided from the dialer's hello.
   bool sends_ops = false;
   bool accepts_ops = false;
@@ -159,6 +164,7 @@ void established(link_broker* self) {
     link_event ev;
     ev.link = caf::actor_cast<caf::actor>(self);
     ev.dialer = st.dialer;
+    ev.tcp = st.tcp;
     ev.database = st.dialer ? st.remote_db : st.peer->database;
     if (!st.dialer)
       ev.local = st.peer->database;
@@ -417,7 +423,13 @@ caf::behavior dialer_behavior(link_broker* self, caf::io::connection_handle conn
 
 caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle conn,
                                 std::map<std::string, caf::actor_addr> served,
-                                socket_link_options options) {
+                                socket_link_options options, bool tcp) {
+  self->state.tcp = tcp;
+  if (tcp) {
+    // CAF's default multiplexer names a connection by its socket.
+    int one = 1;
+    ::setsockopt(static_cast<int>(conn.id()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   self->state.served = std::move(served);
   for (auto& [name, addr] : self->state.served)
     monitor_while_alive(self, addr);
@@ -428,7 +440,8 @@ caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle co
 
 struct listener_state {
   static inline const char* name = "blaze.socket_listener";
-  std::string path;
+  std::string path; // a Unix socket's file, removed when the listener ends
+  bool tcp = false;
   std::map<std::string, caf::actor_addr> served;
   ~listener_state() {
     if (!path.empty())
@@ -438,15 +451,16 @@ struct listener_state {
 
 using listener_broker = caf::io::stateful_broker<listener_state>;
 
-caf::behavior listener_behavior(listener_broker* self, int fd, std::string path,
+caf::behavior listener_behavior(listener_broker* self, int fd, std::string path, bool tcp,
                                 std::map<std::string, caf::actor_addr> served,
                                 socket_link_options options) {
   self->state.path = std::move(path);
+  self->state.tcp = tcp;
   self->state.served = std::move(served);
   self->add_doorman(fd);
   return {
     [self, options](const caf::io::new_connection_msg& msg) {
-      self->fork(accepted_behavior, msg.handle, self->state.served, options);
+      self->fork(accepted_behavior, msg.handle, self->state.served, options, self->state.tcp);
     },
     [](const caf::io::acceptor_closed_msg&) {},
     [self](register_atom, const std::string& name, const database_actor& db) {
@@ -470,7 +484,151 @@ blaze::error errno_error(const std::string& what) {
   return blaze::error{errc::io_error, what + ": " + std::strerror(errno)};
 }
 
+// The dialling end's broker around a connected socket.
+caf::actor spawn_dialer(caf::actor_system& sys, int fd, database_actor local,
+                        const std::string& remote, link_mode mode, socket_link_options options) {
+  return sys.middleman().spawn_broker(
+    [fd](link_broker* self, database_actor db, std::string remote, link_mode mode,
+         socket_link_options options) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      self->state.tcp = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
+                        && addr.ss_family != AF_UNIX;
+      auto conn = self->add_scribe(fd);
+      return dialer_behavior(self, conn, std::move(db), std::move(remote), mode,
+                             std::move(options));
+    },
+    std::move(local), remote, mode, std::move(options));
+}
+
+blaze::error gai_error(const std::string& host, int code) {
+  return blaze::error{errc::io_error, "cannot resolve " + host + ": " + ::gai_strerror(code)};
+}
+
+// A TCP link without a secret would carry plaintext between machines.
+result<void> require_secret(const socket_link_options& options) {
+  if (options.link_secret.empty())
+    return blaze::error{errc::invalid_argument,
+                        "a TCP link needs a link secret (plaintext frames are only allowed on "
+                        "Unix sockets)"};
+  return {};
+}
+
+// Connects to host:port within `timeout`; blocks the calling thread.
+result<int> connect_tcp(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return gai_error(host, rc);
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard{found, ::freeaddrinfo};
+  auto where = host + ":" + std::to_string(port);
+  blaze::error last{errc::io_error, "cannot connect to " + where + ": no address"};
+  for (auto* ai = found; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                      ai->ai_protocol);
+    if (fd < 0) {
+      last = errno_error("socket");
+      continue;
+    }
+    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      if (rc == 0) {
+        ::close(fd);
+        last = blaze::error{errc::timeout, "cannot connect to " + where + ": timed out"};
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      errno = err;
+      rc = err == 0 ? 0 : -1;
+    }
+    if (rc != 0) {
+      last = errno_error("cannot connect to " + where);
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+  }
+  return last;
+}
+
 } // namespace
+
+result<tcp_listener> serve_tcp(caf::actor_system& sys, const std::string& host,
+                               std::uint16_t port, std::map<std::string, database_actor> databases,
+                               socket_link_options options) {
+  if (auto r = require_secret(options); !r)
+    return r.error();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(),
+                             &hints, &found);
+      rc != 0)
+    return gai_error(host, rc);
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard{found, ::freeaddrinfo};
+  int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    found->ai_protocol);
+  if (fd < 0)
+    return errno_error("socket");
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  auto where = host + ":" + std::to_string(port);
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
+    auto e = errno_error("cannot listen on " + where);
+    ::close(fd);
+    return e;
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  std::uint16_t bound_port = bound.ss_family == AF_INET6
+                               ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                               : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  std::map<std::string, caf::actor_addr> served;
+  for (auto& [name, db] : databases)
+    served.emplace(name, db.address());
+  auto listener = sys.middleman().spawn_broker(listener_behavior, fd, std::string{}, true,
+                                               std::move(served), std::move(options));
+  return tcp_listener{std::move(listener), bound_port};
+}
+
+result<caf::actor> dial_tcp(caf::actor_system& sys, database_actor local, const std::string& host,
+                            std::uint16_t port, const std::string& remote, link_mode mode,
+                            socket_link_options options) {
+  if (auto r = require_secret(options); !r)
+    return r.error();
+  if (!local)
+    return blaze::error{errc::invalid_argument, "no local database to link"};
+  auto fd = connect_tcp(host, port, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      hello_timeout));
+  if (!fd)
+    return fd.error();
+  return spawn_dialer(sys, *fd, std::move(local), remote, mode, std::move(options));
+}
+
+result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link) {
+  caf::scoped_actor self{sys};
+  std::optional<blaze::error> failure;
+  self->request(link, hello_timeout + 1s, version_atom_v)
+    .receive([](version_vector&) {},
+             [&](caf::error& e) { failure = runtime::from_caf_error(e); });
+  if (failure) {
+    self->send_exit(link, caf::exit_reason::user_shutdown);
+    return *failure;
+  }
+  return link;
+}
 
 result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_path,
                               std::map<std::string, database_actor> databases,
@@ -503,8 +661,8 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
   std::map<std::string, caf::actor_addr> served;
   for (auto& [name, db] : databases)
     served.emplace(name, db.address());
-  return sys.middleman().spawn_broker(listener_behavior, fd, socket_path, std::move(served),
-                                      std::move(options));
+  return sys.middleman().spawn_broker(listener_behavior, fd, socket_path, false,
+                                      std::move(served), std::move(options));
 }
 
 result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
@@ -525,14 +683,7 @@ result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
     ::close(fd);
     return e;
   }
-  return sys.middleman().spawn_broker(
-    [fd](link_broker* self, database_actor db, std::string remote, link_mode mode,
-         socket_link_options options) {
-      auto conn = self->add_scribe(fd);
-      return dialer_behavior(self, conn, std::move(db), std::move(remote), mode,
-                             std::move(options));
-    },
-    std::move(local), remote, mode, std::move(options));
+  return spawn_dialer(sys, fd, std::move(local), remote, mode, std::move(options));
 }
 
 result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
@@ -542,17 +693,7 @@ result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
                                 std::move(options));
   if (!broker)
     return broker;
-  // Ready once the peer's hello arrived (or failed trying).
-  caf::scoped_actor self{sys};
-  std::optional<blaze::error> failure;
-  self->request(*broker, hello_timeout + 1s, version_atom_v)
-    .receive([](version_vector&) {},
-             [&](caf::error& e) { failure = runtime::from_caf_error(e); });
-  if (failure) {
-    self->send_exit(*broker, caf::exit_reason::user_shutdown);
-    return *failure;
-  }
-  return broker;
+  return await_established(sys, *broker);
 }
 
 } // namespace blaze::actors

@@ -2,6 +2,7 @@
 
 #include "blaze/runtime/system_config.hpp"
 
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -33,12 +34,16 @@ struct direction_state {
   steady::time_point started{};
 };
 
-// Where a socket link dialled by this topology connects to.
+// Where a socket link dialled by this topology connects to: a Unix socket
+// path, or a TCP host and port.
 struct unix_dial {
   std::string local;
   std::string path;
   std::string remote;
   std::string secret;
+  std::string host;
+  std::uint16_t port = 0;
+  bool tcp() const { return !host.empty(); }
 };
 
 struct link_entry {
@@ -50,6 +55,7 @@ struct link_entry {
   std::optional<unix_dial> dial;
   bool inbound = false;
   caf::actor connection;
+  bool dialing = false; // a TCP connect is under way in a detached helper
   std::chrono::milliseconds backoff{0};
   steady::time_point started{};
 };
@@ -185,16 +191,61 @@ void dial(topology_pointer self, link_entry& link) {
   opts.relay = st.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   link.started = steady::now();
-  auto conn = start_unix_link(self->system(), node->second.info.db, link.dial->path,
-                              link.dial->remote, link.info.mode, std::move(opts));
-  if (!conn) {
-    schedule_redial(self, link, conn.error().to_string());
+  auto connected = [self](link_entry& link, caf::actor conn) {
+    link.connection = std::move(conn);
+    self->monitor(link.connection);
+    for (auto& d : link.directions)
+      d.info.state = link_state::starting;
+  };
+  if (!link.dial->tcp()) {
+    // A Unix socket connects at once or fails at once.
+    auto conn = start_unix_link(self->system(), node->second.info.db, link.dial->path,
+                                link.dial->remote, link.info.mode, std::move(opts));
+    if (!conn)
+      schedule_redial(self, link, conn.error().to_string());
+    else
+      connected(link, std::move(*conn));
     return;
   }
-  link.connection = *conn;
-  self->monitor(link.connection);
-  for (auto& d : link.directions)
-    d.info.state = link_state::starting;
+  // A TCP connect may take a while: a detached helper makes it, so the
+  // supervisor never blocks.
+  auto target = *link.dial;
+  auto connector = self->system().spawn<caf::detached>(
+    [target, opts, db = node->second.info.db,
+     mode = link.info.mode](caf::event_based_actor* helper) -> caf::behavior {
+      return {
+        [=](connect_atom) -> caf::result<caf::actor> {
+          helper->quit();
+          auto conn = dial_tcp(helper->system(), db, target.host, target.port, target.remote,
+                               mode, opts);
+          if (!conn)
+            return runtime::to_caf_error(conn.error());
+          return *conn;
+        },
+      };
+    });
+  link.dialing = true;
+  auto id = link.info.id;
+  self->request(connector, db_timeout + db_timeout, connect_atom_v)
+    .then(
+      [self, id, connected](caf::actor& conn) {
+        auto i = self->state.links.find(id);
+        if (i == self->state.links.end() || i->second.failed || i->second.connection) {
+          // Disconnected (or failed) meanwhile: the new connection is not wanted.
+          caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
+          return;
+        }
+        i->second.dialing = false;
+        connected(i->second, std::move(conn));
+      },
+      [self, id](caf::error& e) {
+        auto i = self->state.links.find(id);
+        if (i == self->state.links.end())
+          return;
+        i->second.dialing = false;
+        if (!i->second.failed)
+          schedule_redial(self, i->second, self->system().render(e));
+      });
 }
 
 // The name a socket link's far end goes by in the graph.
@@ -234,7 +285,7 @@ void on_established(topology_pointer self, link_event& ev) {
   link.info.mode = ev.accepts_ops && ev.sends_ops ? link_mode::bidirectional
                    : ev.accepts_ops             ? link_mode::read_only
                                                 : link_mode::write_only;
-  link.info.transport = "unix-accepted";
+  link.info.transport = ev.tcp ? "tcp-accepted" : "unix-accepted";
   if (ev.accepts_ops) {
     direction_state d;
     d.info.from = peer_name;
@@ -305,6 +356,51 @@ void on_database_down(topology_pointer self, node_entry& node, const caf::error&
       }
     }
   }
+}
+
+std::map<std::string, database_actor> served_now(topology_pointer self) {
+  std::map<std::string, database_actor> served;
+  for (auto& [name, node] : self->state.nodes)
+    if (node.registered && node.info.up)
+      served.emplace(name, node.info.db);
+  return served;
+}
+
+// A link dialled by this topology to another process; connection failures
+// are not errors here: the link is kept and re-dialled.
+caf::result<link_id> add_socket_link(topology_pointer self, unix_dial target, link_mode mode) {
+  auto& st = self->state;
+  if (target.remote.empty())
+    return fail(errc::invalid_argument, "no remote database named");
+  auto where = target.tcp() ? target.host + ":" + std::to_string(target.port) : target.path;
+  for (auto& [id, link] : st.links)
+    if (link.dial && link.dial->local == target.local && link.dial->path == target.path
+        && link.dial->host == target.host && link.dial->port == target.port
+        && link.dial->remote == target.remote)
+      return fail(errc::already_exists, "node '" + target.local + "' is already linked to '"
+                                          + target.remote + "' at " + where + " (link "
+                                          + std::to_string(id) + ")");
+  link_entry link;
+  link.info.id = st.next_link++;
+  link.info.from = target.local;
+  link.info.to = far_end_name(target.remote, where);
+  link.info.mode = mode;
+  link.info.transport = (target.tcp() ? "tcp:" : "unix:") + where;
+  link.dial = std::move(target);
+  auto add = [&](const std::string& src, const std::string& dst) {
+    direction_state d;
+    d.info.from = src;
+    d.info.to = dst;
+    link.directions.push_back(std::move(d));
+  };
+  if (mode != link_mode::write_only)
+    add(link.info.from, link.info.to);
+  if (mode != link_mode::read_only)
+    add(link.info.to, link.info.from);
+  auto id = link.info.id;
+  auto& stored = st.links.emplace(id, std::move(link)).first->second;
+  dial(self, stored);
+  return id;
 }
 
 topology_actor::behavior_type topology_behavior(topology_pointer self, topology_options options) {
@@ -466,7 +562,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       if (i == self->state.links.end() || i->second.failed)
         return;
       if (i->second.dial) {
-        if (i->second.connection)
+        if (i->second.connection || i->second.dialing)
           return;
         for (auto& d : i->second.directions)
           ++d.info.restarts;
@@ -503,43 +599,52 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         return fail(errc::invalid_argument, "Unix socket path must be 1 to "
                                               + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1)
                                               + " bytes: " + path);
-      if (remote.empty())
-        return fail(errc::invalid_argument, "no remote database named");
-      for (auto& [id, link] : st.links)
-        if (link.dial && link.dial->local == local && link.dial->path == path
-            && link.dial->remote == remote)
-          return fail(errc::already_exists, "node '" + local + "' is already linked to '"
-                                              + remote + "' at " + path + " (link "
-                                              + std::to_string(id) + ")");
-      link_entry link;
-      link.info.id = st.next_link++;
-      link.info.from = local;
-      link.info.to = far_end_name(remote, path);
-      link.info.mode = mode;
-      link.info.transport = "unix:" + path;
-      link.dial = unix_dial{local, path, remote, secret};
-      auto add = [&](const std::string& src, const std::string& dst) {
-        direction_state d;
-        d.info.from = src;
-        d.info.to = dst;
-        link.directions.push_back(std::move(d));
-      };
-      if (mode != link_mode::write_only)
-        add(link.info.from, link.info.to);
-      if (mode != link_mode::read_only)
-        add(link.info.to, link.info.from);
-      auto id = link.info.id;
-      auto& stored = st.links.emplace(id, std::move(link)).first->second;
-      dial(self, stored);
-      return id;
+      unix_dial target;
+      target.local = local;
+      target.path = path;
+      target.remote = remote;
+      target.secret = secret;
+      return add_socket_link(self, std::move(target), mode);
+    },
+    [self](connect_atom, const std::string& local, const std::string& host, std::uint16_t port,
+           const std::string& remote, link_mode mode,
+           const std::string& secret) -> caf::result<link_id> {
+      auto& st = self->state;
+      auto node = st.nodes.find(local);
+      if (node == st.nodes.end() || !node->second.registered)
+        return fail(errc::not_found, "no node named '" + local + "'");
+      if (!node->second.info.up)
+        return fail(errc::invalid_argument, "node '" + local + "' is down");
+      if (host.empty() || port == 0)
+        return fail(errc::invalid_argument, "a TCP link needs a host and a port");
+      if (secret.empty())
+        return fail(errc::invalid_argument, "a TCP link needs a link secret");
+      unix_dial target;
+      target.local = local;
+      target.host = host;
+      target.port = port;
+      target.remote = remote;
+      target.secret = secret;
+      return add_socket_link(self, std::move(target), mode);
+    },
+    [self](serve_atom, const std::string& host, std::uint16_t port,
+           const std::string& secret) -> caf::result<caf::actor, std::uint16_t> {
+      auto& st = self->state;
+      socket_link_options opts;
+      opts.link_secret = secret;
+      opts.relay = st.options.relay;
+      opts.report_to = caf::actor_cast<caf::actor>(self);
+      auto listener = actors::serve_tcp(self->system(), host, port, served_now(self),
+                                        std::move(opts));
+      if (!listener)
+        return runtime::to_caf_error(listener.error());
+      st.listeners.push_back(listener->listener);
+      return {listener->listener, listener->port};
     },
     [self](serve_atom, const std::string& path,
            const std::string& secret) -> caf::result<caf::actor> {
       auto& st = self->state;
-      std::map<std::string, database_actor> served;
-      for (auto& [name, node] : st.nodes)
-        if (node.registered && node.info.up)
-          served.emplace(name, node.info.db);
+      auto served = served_now(self);
       socket_link_options opts;
       opts.link_secret = secret;
       opts.relay = st.options.relay;
@@ -631,6 +736,32 @@ result<void> topology::serve_unix(const std::string& socket_path, std::string li
       [&](caf::actor& listener) {
         listeners_.push_back(std::move(listener));
         out = result<void>{};
+      },
+      [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<link_id> topology::connect_tcp(const std::string& local, const std::string& host,
+                                      std::uint16_t port, const std::string& remote,
+                                      link_mode mode, std::string link_secret) {
+  caf::scoped_actor self{sys_};
+  result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
+  self->request(supervisor_, timeout_, connect_atom_v, local, host, port, remote, mode,
+                std::move(link_secret))
+    .receive([&](link_id id) { out = id; },
+             [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<std::uint16_t> topology::serve_tcp(const std::string& host, std::uint16_t port,
+                                          std::string link_secret) {
+  caf::scoped_actor self{sys_};
+  result<std::uint16_t> out{blaze::error{errc::timeout, "topology did not answer"}};
+  self->request(supervisor_, timeout_, serve_atom_v, host, port, std::move(link_secret))
+    .receive(
+      [&](caf::actor& listener, std::uint16_t bound) {
+        listeners_.push_back(std::move(listener));
+        out = bound;
       },
       [&](caf::error& e) { out = runtime::from_caf_error(e); });
   return out;

@@ -3,10 +3,12 @@
 //   put <id> <n>   writes record <id> with field n = <n> in collection "c"
 //   count          prints "COUNT <records in c>"
 //   links          prints "LINKS <n> <mode> <state> ..." (with --topology)
+//   port           prints "PORT <n>": the TCP port it serves on
 //   quit           stops serving and exits
 // It prints "READY" once it serves. With --topology it serves through a
 // topology supervisor (which also shows the links it accepted) instead of a
-// bare listener.
+// bare listener. A socket path of the form tcp:<port> serves on TCP at
+// 127.0.0.1 instead (topology only; a link secret is required).
 //
 //   blaze_link_peer [--topology] <database path> <socket path> [link secret]
 #include "blaze/actors/database_actor.hpp"
@@ -54,12 +56,25 @@ int main(int argc, char** argv) {
   if (args.size() == 3)
     options.link_secret = args[2];
   std::unique_ptr<actors::topology> topo;
+  std::uint16_t tcp_port = 0;
   result<caf::actor> listener{caf::actor{}};
   if (with_topology) {
     topo = std::make_unique<actors::topology>(sys);
     auto served = topo->register_db(*db, "peer");
-    result<void> r = served ? topo->serve_unix(args[1], options.link_secret)
-                            : result<void>{served.error()};
+    result<void> r = result<void>{};
+    if (!served) {
+      r = served.error();
+    } else if (args[1].rfind("tcp:", 0) == 0) {
+      auto port = topo->serve_tcp("127.0.0.1",
+                                  static_cast<std::uint16_t>(std::stoi(args[1].substr(4))),
+                                  options.link_secret);
+      if (port)
+        tcp_port = *port;
+      else
+        r = port.error();
+    } else {
+      r = topo->serve_unix(args[1], options.link_secret);
+    }
     if (!r) {
       std::fprintf(stderr, "link_peer: %s\n", r.error().to_string().c_str());
       topo.reset();
@@ -102,6 +117,8 @@ int main(int argc, char** argv) {
       for (auto& l : links)
         std::cout << " " << actors::to_string(l.mode) << " " << actors::to_string(l.state);
       std::cout << std::endl;
+    } else if (cmd == "port") {
+      std::cout << "PORT " << tcp_port << std::endl;
     } else if (cmd == "quit") {
       break;
     }

@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -364,6 +365,54 @@ BOOST_AUTO_TEST_CASE(a_wrong_secret_keeps_the_link_down_and_says_why) {
   BOOST_TEST(peer.command("links") == "LINKS 0");
 }
 
+// A port that was free a moment ago, for a peer that must come back on it.
+std::uint16_t free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+BOOST_AUTO_TEST_CASE(a_tcp_link_converges_and_is_redialled_after_kill_9) {
+  auto port = free_tcp_port();
+  auto where = "tcp:" + std::to_string(port);
+  auto peer = std::make_unique<peer_process>(dir / "peer", where, "tcp-secret", true);
+  BOOST_REQUIRE_EQUAL(peer->command("port"), "PORT " + std::to_string(port));
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_tcp("a", "127.0.0.1", port, "peer", actors::link_mode::bidirectional,
+                             "tcp-secret");
+  BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+  for (int i = 0; i < 10; ++i)
+    BOOST_REQUIRE_EQUAL(peer->command("put p" + std::to_string(i) + " 1"), "OK");
+  for (int i = 0; i < 1000; ++i)
+    put("a" + std::to_string(i), i);
+  BOOST_TEST(eventually([&] { return peer->count() == 1010 && count() == 1010; }));
+  BOOST_TEST(peer->command("links") == "LINKS 1 bidirectional running");
+  {
+    auto links = topo.links();
+    auto* l = find_link(links, *id);
+    BOOST_REQUIRE(l != nullptr);
+    BOOST_TEST(l->transport == "tcp:127.0.0.1:" + std::to_string(port));
+  }
+  peer->kill();
+  for (int i = 1000; i < 2000; ++i)
+    put("a" + std::to_string(i), i);
+  peer = std::make_unique<peer_process>(dir / "peer", where, "tcp-secret", true);
+  BOOST_TEST(eventually([&] { return peer->count() == 2010; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  auto links = topo.links();
+  auto* l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST(l->restarts() >= 1u);
+  BOOST_TEST((l->state == actors::link_state::running));
+}
+
 BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
   actors::topology topo{*sys, quick_backoff()};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
@@ -380,6 +429,13 @@ BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
   auto twice = topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only);
   BOOST_REQUIRE(!twice);
   BOOST_TEST((twice.error().code() == errc::already_exists));
+  auto plaintext_tcp = topo.connect_tcp("a", "127.0.0.1", 4242, "peer",
+                                        actors::link_mode::read_only, "");
+  BOOST_REQUIRE(!plaintext_tcp);
+  BOOST_TEST((plaintext_tcp.error().code() == errc::invalid_argument));
+  auto serve_plain = topo.serve_tcp("127.0.0.1", 0, "");
+  BOOST_REQUIRE(!serve_plain);
+  BOOST_TEST((serve_plain.error().code() == errc::invalid_argument));
   BOOST_TEST(topo.disconnect(*first).ok());
   BOOST_TEST(topo.links().empty());
 }

@@ -1,5 +1,6 @@
-// Links between processes on one machine: databases served on a Unix domain
-// socket, and links dialled to them. Each end of a connection is a broker
+// Links between processes: databases served on a Unix domain socket (one
+// machine) or on TCP (any machine, always inside the secure channel), and
+// links dialled to them. Each end of a connection is a broker
 // that speaks the link protocol (runtime/link_protocol.hpp), inside the
 // secure channel when a link secret is set. Ops travel only the way the
 // link's mode allows; the receiving side refuses anything else.
@@ -12,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -32,6 +34,7 @@ struct socket_link_options {
 struct link_event {
   caf::actor link;           // the broker; it terminates when the connection ends
   bool dialer = false;       // false: accepted by a listener
+  bool tcp = false;          // false: a Unix socket
   std::string database;      // the database asked for (served by the listener)
   std::string local;         // accepted side: the served database's name
   node_id peer = 0;          // the other end's node
@@ -42,7 +45,7 @@ struct link_event {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
-  return f(caf::meta::type_name("blaze.link_event"), x.link, x.dialer, x.database, x.local,
+  return f(caf::meta::type_name("blaze.link_event"), x.link, x.dialer, x.tcp, x.database, x.local,
            x.peer, x.sends_ops, x.accepts_ops, x.relay);
 }
 
@@ -64,6 +67,29 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
 result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
                              const std::string& socket_path, const std::string& remote,
                              link_mode mode, socket_link_options options = {});
+
+// Serving and dialling over TCP: the same link protocol, always inside the
+// secure channel (an empty link secret is refused). Port 0 picks a free
+// port; the listener reports the port it bound.
+struct tcp_listener {
+  caf::actor listener;
+  std::uint16_t port = 0;
+};
+
+result<tcp_listener> serve_tcp(caf::actor_system& sys, const std::string& host,
+                               std::uint16_t port, std::map<std::string, database_actor> databases,
+                               socket_link_options options);
+
+// Connects (blocking the calling thread up to the hello deadline; actors use
+// it only from a detached helper) and returns the link's broker at once,
+// like start_unix_link.
+result<caf::actor> dial_tcp(caf::actor_system& sys, database_actor local, const std::string& host,
+                            std::uint16_t port, const std::string& remote, link_mode mode,
+                            socket_link_options options);
+
+// Waits (blocking) until a started link exchanged both hellos; on failure
+// stops it and returns why. dial_unix = start_unix_link + this.
+result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link);
 
 // dial_unix without the wait: connects (without blocking) and returns the
 // link's broker at once; the hellos follow. Failures after this point end

@@ -58,8 +58,9 @@ struct link_info {
   std::string from; // as given to connect(from, to, mode)
   std::string to;
   link_mode mode = link_mode::bidirectional;
-  // "in-process", "unix:<socket path>" (dialled by this topology) or
-  // "unix-accepted:<socket path>" (a peer dialled this topology's socket).
+  // "in-process", "unix:<socket path>" or "tcp:<host>:<port>" (dialled by
+  // this topology), "unix-accepted" or "tcp-accepted" (a peer dialled one of
+  // this topology's listeners).
   std::string transport = "in-process";
   link_state state = link_state::starting;
   std::vector<relay_info> relays; // one per direction that carries ops
@@ -128,6 +129,13 @@ using topology_actor = caf::typed_actor<
   // (socket path, link secret); replies with the listener. Accepted
   // connections appear among the links.
   caf::replies_to<serve_atom, std::string, std::string>::with<caf::actor>,
+  // The same over TCP, always inside the secure channel:
+  // (local, host, port, remote, mode, link secret) and (host, port, link
+  // secret), the latter replying with the listener and the bound port.
+  caf::replies_to<connect_atom, std::string, std::string, std::uint16_t, std::string, link_mode,
+                  std::string>::with<link_id>,
+  caf::replies_to<serve_atom, std::string, std::uint16_t, std::string>::with<caf::actor,
+                                                                            std::uint16_t>,
   // Stops a link's relays (or connection) and forgets the link.
   caf::replies_to<disconnect_atom, link_id>::with<void>,
   caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
@@ -186,6 +194,13 @@ public:
   // Serves every registered database at `socket_path` until this topology
   // is destroyed. Errors: busy (another process serves there), io_error.
   result<void> serve_unix(const std::string& socket_path, std::string link_secret = {});
+  // The same over TCP; the link secret is required. serve_tcp returns the
+  // bound port (port 0 picks a free one).
+  result<link_id> connect_tcp(const std::string& local, const std::string& host,
+                              std::uint16_t port, const std::string& remote, link_mode mode,
+                              std::string link_secret);
+  result<std::uint16_t> serve_tcp(const std::string& host, std::uint16_t port,
+                                  std::string link_secret);
   result<void> disconnect(link_id id);
   std::vector<node_info> nodes();
   std::vector<link_info> links();
