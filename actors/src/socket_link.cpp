@@ -10,6 +10,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -71,6 +72,10 @@ struct link_state {
   bool hello_sent = false;
   std::optional<runtime::link_hello> peer;          // set once the peer's hello arrived
   version_vector peer_have;                         // updated by acks
+  // The collections the link carries (empty: all), and the grant of the
+  // dialler (listener side; empty name without grants).
+  std::vector<std::string> collections;
+  std::string proof;                                // this side's proof for its hello
 
   // op_sink requests waiting for the peer's hello, and applies waiting for acks.
   std::vector<caf::typed_response_promise<version_vector>> version_waiters;
@@ -141,6 +146,8 @@ void send_hello(link_broker* self) {
   h.database = st.dialer ? st.remote_db : st.peer->database;
   h.node = st.local_node;
   h.have = st.local_have;
+  h.proof = st.proof;
+  h.collections = st.collections;
   send_frame(self, h);
   st.hello_sent = true;
 }
@@ -198,6 +205,53 @@ void with_local_state(link_broker* self, F next) {
       });
 }
 
+// Listener: finds the grant whose secret the dialler proved, and checks
+// that it covers what the dialler asks. On success sets the link's
+// collections and this side's proof; otherwise ends the link.
+bool admit(link_broker* self, const runtime::link_hello& h,
+           const std::vector<access_grant>& grants) {
+  auto& st = self->state;
+  auto binding = st.channel ? st.channel->channel_binding() : std::string{};
+  const access_grant* grant = nullptr;
+  if (!binding.empty())
+    for (auto& g : grants)
+      if (runtime::proofs_equal(h.proof, runtime::link_proof(g.secret, binding, true, h.database)))
+        grant = &g;
+  if (grant == nullptr) {
+    fail(self, errc::auth_failed,
+         "the dialler did not prove an access secret of database '" + h.database + "'");
+    return false;
+  }
+  if (grant->read_only && h.sends_ops) {
+    fail(self, errc::permission_denied,
+         "'" + grant->name + "' may only read database '" + h.database + "', not write to it");
+    return false;
+  }
+  if (grant->collections.empty()) {
+    st.collections = h.collections;
+  } else if (h.collections.empty()) {
+    st.collections = grant->collections;
+  } else {
+    for (auto& c : h.collections)
+      if (std::find(grant->collections.begin(), grant->collections.end(), c)
+          == grant->collections.end()) {
+        fail(self, errc::permission_denied,
+             "'" + grant->name + "' is not granted collection '" + c + "' of database '"
+               + h.database + "'");
+        return false;
+      }
+    st.collections = h.collections;
+  }
+  st.proof = runtime::link_proof(grant->secret, binding, false, h.database);
+  return true;
+}
+
+bool carries(const link_state& st, const std::string& collection) {
+  return st.collections.empty()
+         || std::find(st.collections.begin(), st.collections.end(), collection)
+              != st.collections.end();
+}
+
 void on_hello(link_broker* self, runtime::link_hello& h) {
   auto& st = self->state;
   if (st.peer) {
@@ -210,6 +264,18 @@ void on_hello(link_broker* self, runtime::link_hello& h) {
       fail(self, errc::protocol_error, "the peer answered with another link direction");
       return;
     }
+    if (!st.options.access_secret.empty()) {
+      // The node must hold the same secret: otherwise it is not the node we
+      // meant (or a middleman), and nothing is sent to it.
+      auto expected = runtime::link_proof(st.options.access_secret,
+                                          st.channel->channel_binding(), false, st.remote_db);
+      if (!runtime::proofs_equal(h.proof, expected)) {
+        fail(self, errc::auth_failed,
+             "the node did not prove the access secret of database '" + st.remote_db + "'");
+        return;
+      }
+    }
+    st.collections = h.collections; // what the node grants
     st.peer = std::move(h);
     st.peer_have = st.peer->have;
     established(self);
@@ -224,6 +290,12 @@ void on_hello(link_broker* self, runtime::link_hello& h) {
   if (!st.db) {
     fail(self, errc::closed, "database '" + h.database + "' has stopped");
     return;
+  }
+  if (auto g = st.options.grants.find(h.database); g != st.options.grants.end()) {
+    if (!admit(self, h, g->second))
+      return;
+  } else {
+    st.collections = h.collections; // no grants: whatever the dialler asks
   }
   st.sends_ops = h.accepts_ops;
   st.accepts_ops = h.sends_ops;
@@ -247,11 +319,18 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
          "the peer sent ops on a link that carries ops only the other way");
     return;
   }
-  for (auto& o : batch.ops)
+  for (auto& o : batch.ops) {
     if (o.origin == st.local_node) {
       fail(self, errc::protocol_error, "the peer echoed this database's own op");
       return;
     }
+    if (!carries(st, o.collection)) {
+      fail(self, errc::permission_denied,
+           "the peer sent an op for collection '" + o.collection
+             + "', which this link does not carry");
+      return;
+    }
+  }
   auto id = batch.batch;
   self->request(st.db, caf::infinite, apply_atom_v, std::move(batch.ops))
     .then(
@@ -321,8 +400,12 @@ void on_bytes(link_broker* self, const std::vector<char>& buf) {
     end(self, runtime::to_caf_error(r.error()));
     return;
   }
-  if (!was_established && st.channel->established() && st.dialer)
+  if (!was_established && st.channel->established() && st.dialer) {
+    if (!st.options.access_secret.empty())
+      st.proof = runtime::link_proof(st.options.access_secret, st.channel->channel_binding(), true,
+                                     st.remote_db);
     with_local_state(self, [self] { send_hello(self); });
+  }
   if (!st.plain.empty())
     on_frames(self, st.plain);
 }
@@ -382,6 +465,15 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       auto& st = self->state;
       if (!st.peer || !st.sends_ops)
         return link_error(errc::invalid_argument, "this link does not carry ops that way");
+      if (!st.collections.empty()) {
+        // Collections outside the link's never cross it: dropped here, as if
+        // delivered, so that the relay moves on.
+        ops.erase(std::remove_if(ops.begin(), ops.end(),
+                                 [&](const op& o) { return !carries(st, o.collection); }),
+                  ops.end());
+        if (ops.empty())
+          return apply_stats{};
+      }
       auto id = st.next_batch++;
       auto rp = self->make_response_promise<apply_stats>();
       st.in_flight.emplace(id, rp);
@@ -413,6 +505,7 @@ caf::behavior dialer_behavior(link_broker* self, caf::io::connection_handle conn
   st.remote_db = std::move(remote);
   st.sends_ops = mode != link_mode::write_only;
   st.accepts_ops = mode != link_mode::read_only;
+  st.collections = options.collections;
   monitor_while_alive(self, st.db.address());
   auto plain = options.link_secret.empty();
   auto bhvr = link_behavior(self, conn, std::move(options));
@@ -505,13 +598,27 @@ blaze::error gai_error(const std::string& host, int code) {
   return blaze::error{errc::io_error, "cannot resolve " + host + ": " + ::gai_strerror(code)};
 }
 
+// Access proofs are bound to the secure channel: without it there is
+// nothing to bind them to.
+result<void> check_access_options(const socket_link_options& options) {
+  if (options.link_secret.empty() && (!options.grants.empty() || !options.access_secret.empty()))
+    return blaze::error{errc::invalid_argument,
+                        "access secrets and grants need the secure channel: set a link secret"};
+  for (auto& [db, grants] : options.grants)
+    for (auto& g : grants)
+      if (g.secret.empty())
+        return blaze::error{errc::invalid_argument, "grant '" + g.name + "' of database '" + db
+                                                      + "' has an empty secret"};
+  return {};
+}
+
 // A TCP link without a secret would carry plaintext between machines.
 result<void> require_secret(const socket_link_options& options) {
   if (options.link_secret.empty())
     return blaze::error{errc::invalid_argument,
                         "a TCP link needs a link secret (plaintext frames are only allowed on "
                         "Unix sockets)"};
-  return {};
+  return check_access_options(options);
 }
 
 // Connects to host:port within `timeout`; blocks the calling thread.
@@ -636,6 +743,8 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
   auto addr = unix_address(socket_path);
   if (!addr)
     return addr.error();
+  if (auto r = check_access_options(options); !r)
+    return r.error();
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return errno_error("socket");
@@ -673,6 +782,8 @@ result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
     return addr.error();
   if (!local)
     return blaze::error{errc::invalid_argument, "no local database to link"};
+  if (auto r = check_access_options(options); !r)
+    return r.error();
   // Non-blocking: a Unix socket connects at once or fails at once (EAGAIN
   // when the listener's backlog is full), so this never stalls an actor.
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -40,7 +40,7 @@ struct unix_dial {
   std::string local;
   std::string path;
   std::string remote;
-  std::string secret;
+  link_access access;
   std::string host;
   std::uint16_t port = 0;
   bool tcp() const { return !host.empty(); }
@@ -187,7 +187,9 @@ void dial(topology_pointer self, link_entry& link) {
   if (node == st.nodes.end() || !node->second.info.up)
     return; // the local database is gone: the link was marked failed
   socket_link_options opts;
-  opts.link_secret = link.dial->secret;
+  opts.link_secret = link.dial->access.link_secret;
+  opts.access_secret = link.dial->access.access_secret;
+  opts.collections = link.dial->access.collections;
   opts.relay = st.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   link.started = steady::now();
@@ -364,6 +366,26 @@ std::map<std::string, database_actor> served_now(topology_pointer self) {
     if (node.registered && node.info.up)
       served.emplace(name, node.info.db);
   return served;
+}
+
+// An error when `local` is not a registered node that is up.
+caf::error check_local(topology_pointer self, const std::string& local) {
+  auto& st = self->state;
+  auto node = st.nodes.find(local);
+  if (node == st.nodes.end() || !node->second.registered)
+    return fail(errc::not_found, "no node named '" + local + "'");
+  if (!node->second.info.up)
+    return fail(errc::invalid_argument, "node '" + local + "' is down");
+  return {};
+}
+
+socket_link_options listener_options(topology_pointer self, serve_access access) {
+  socket_link_options opts;
+  opts.link_secret = std::move(access.link_secret);
+  opts.grants = std::move(access.grants);
+  opts.relay = self->state.options.relay;
+  opts.report_to = caf::actor_cast<caf::actor>(self);
+  return opts;
 }
 
 // A link dialled by this topology to another process; connection failures
@@ -587,14 +609,9 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
     },
     [self](established_atom, link_event& ev) { on_established(self, ev); },
     [self](connect_atom, const std::string& local, const std::string& path,
-           const std::string& remote, link_mode mode,
-           const std::string& secret) -> caf::result<link_id> {
-      auto& st = self->state;
-      auto node = st.nodes.find(local);
-      if (node == st.nodes.end() || !node->second.registered)
-        return fail(errc::not_found, "no node named '" + local + "'");
-      if (!node->second.info.up)
-        return fail(errc::invalid_argument, "node '" + local + "' is down");
+           const std::string& remote, link_mode mode, link_access& access) -> caf::result<link_id> {
+      if (auto err = check_local(self, local))
+        return err;
       if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path))
         return fail(errc::invalid_argument, "Unix socket path must be 1 to "
                                               + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1)
@@ -603,37 +620,29 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       target.local = local;
       target.path = path;
       target.remote = remote;
-      target.secret = secret;
+      target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);
     },
     [self](connect_atom, const std::string& local, const std::string& host, std::uint16_t port,
-           const std::string& remote, link_mode mode,
-           const std::string& secret) -> caf::result<link_id> {
-      auto& st = self->state;
-      auto node = st.nodes.find(local);
-      if (node == st.nodes.end() || !node->second.registered)
-        return fail(errc::not_found, "no node named '" + local + "'");
-      if (!node->second.info.up)
-        return fail(errc::invalid_argument, "node '" + local + "' is down");
+           const std::string& remote, link_mode mode, link_access& access) -> caf::result<link_id> {
+      if (auto err = check_local(self, local))
+        return err;
       if (host.empty() || port == 0)
         return fail(errc::invalid_argument, "a TCP link needs a host and a port");
-      if (secret.empty())
+      if (access.link_secret.empty())
         return fail(errc::invalid_argument, "a TCP link needs a link secret");
       unix_dial target;
       target.local = local;
       target.host = host;
       target.port = port;
       target.remote = remote;
-      target.secret = secret;
+      target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);
     },
     [self](serve_atom, const std::string& host, std::uint16_t port,
-           const std::string& secret) -> caf::result<caf::actor, std::uint16_t> {
+           serve_access& access) -> caf::result<caf::actor, std::uint16_t> {
       auto& st = self->state;
-      socket_link_options opts;
-      opts.link_secret = secret;
-      opts.relay = st.options.relay;
-      opts.report_to = caf::actor_cast<caf::actor>(self);
+      auto opts = listener_options(self, std::move(access));
       auto listener = actors::serve_tcp(self->system(), host, port, served_now(self),
                                         std::move(opts));
       if (!listener)
@@ -641,14 +650,10 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       st.listeners.push_back(listener->listener);
       return {listener->listener, listener->port};
     },
-    [self](serve_atom, const std::string& path,
-           const std::string& secret) -> caf::result<caf::actor> {
+    [self](serve_atom, const std::string& path, serve_access& access) -> caf::result<caf::actor> {
       auto& st = self->state;
       auto served = served_now(self);
-      socket_link_options opts;
-      opts.link_secret = secret;
-      opts.relay = st.options.relay;
-      opts.report_to = caf::actor_cast<caf::actor>(self);
+      auto opts = listener_options(self, std::move(access));
       auto listener = actors::serve_unix(self->system(), path, std::move(served),
                                          std::move(opts));
       if (!listener)
@@ -719,19 +724,33 @@ result<link_id> topology::connect_local(const std::string& from, const std::stri
 result<link_id> topology::connect_unix(const std::string& local, const std::string& socket_path,
                                        const std::string& remote, link_mode mode,
                                        std::string link_secret) {
+  link_access access;
+  access.link_secret = std::move(link_secret);
+  return connect_unix(local, socket_path, remote, mode, std::move(access));
+}
+
+result<link_id> topology::connect_unix(const std::string& local, const std::string& socket_path,
+                                       const std::string& remote, link_mode mode,
+                                       link_access access) {
   caf::scoped_actor self{sys_};
   result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
   self->request(supervisor_, timeout_, connect_atom_v, local, socket_path, remote, mode,
-                std::move(link_secret))
+                std::move(access))
     .receive([&](link_id id) { out = id; },
              [&](caf::error& e) { out = runtime::from_caf_error(e); });
   return out;
 }
 
 result<void> topology::serve_unix(const std::string& socket_path, std::string link_secret) {
+  serve_access access;
+  access.link_secret = std::move(link_secret);
+  return serve_unix(socket_path, std::move(access));
+}
+
+result<void> topology::serve_unix(const std::string& socket_path, serve_access access) {
   caf::scoped_actor self{sys_};
   result<void> out{blaze::error{errc::timeout, "topology did not answer"}};
-  self->request(supervisor_, timeout_, serve_atom_v, socket_path, std::move(link_secret))
+  self->request(supervisor_, timeout_, serve_atom_v, socket_path, std::move(access))
     .receive(
       [&](caf::actor& listener) {
         listeners_.push_back(std::move(listener));
@@ -743,21 +762,21 @@ result<void> topology::serve_unix(const std::string& socket_path, std::string li
 
 result<link_id> topology::connect_tcp(const std::string& local, const std::string& host,
                                       std::uint16_t port, const std::string& remote,
-                                      link_mode mode, std::string link_secret) {
+                                      link_mode mode, link_access access) {
   caf::scoped_actor self{sys_};
   result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
   self->request(supervisor_, timeout_, connect_atom_v, local, host, port, remote, mode,
-                std::move(link_secret))
+                std::move(access))
     .receive([&](link_id id) { out = id; },
              [&](caf::error& e) { out = runtime::from_caf_error(e); });
   return out;
 }
 
 result<std::uint16_t> topology::serve_tcp(const std::string& host, std::uint16_t port,
-                                          std::string link_secret) {
+                                          serve_access access) {
   caf::scoped_actor self{sys_};
   result<std::uint16_t> out{blaze::error{errc::timeout, "topology did not answer"}};
-  self->request(supervisor_, timeout_, serve_atom_v, host, port, std::move(link_secret))
+  self->request(supervisor_, timeout_, serve_atom_v, host, port, std::move(access))
     .receive(
       [&](caf::actor& listener, std::uint16_t bound) {
         listeners_.push_back(std::move(listener));

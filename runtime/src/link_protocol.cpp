@@ -1,5 +1,9 @@
 #include "blaze/runtime/link_protocol.hpp"
 
+#include "channel_crypto.hpp"
+
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 namespace blaze::runtime {
@@ -87,6 +91,10 @@ struct body_encoder {
     out.push_back(static_cast<char>((h.sends_ops ? 1 : 0) | (h.accepts_ops ? 2 : 0)));
     put_bytes(out, h.database);
     put_u64(out, h.node);
+    put_bytes(out, h.proof);
+    put_u32(out, static_cast<std::uint32_t>(h.collections.size()));
+    for (auto& c : h.collections)
+      put_bytes(out, c);
     out.append(encode(h.have));
   }
   void operator()(const link_ops& o) const {
@@ -146,6 +154,18 @@ result<link_frame> decode_frame_body(std::string_view body) {
       h.sends_ops = flags & 1;
       h.accepts_ops = flags & 2;
       h.database.assign(name);
+      std::string_view proof;
+      std::uint32_t n_collections = 0;
+      if (!h_in.bytes(proof) || (!proof.empty() && proof.size() != link_proof_size)
+          || !h_in.u32(n_collections) || n_collections > max_hello_collections)
+        return malformed("hello access fields");
+      h.proof.assign(proof);
+      for (std::uint32_t i = 0; i < n_collections; ++i) {
+        std::string_view c;
+        if (!h_in.bytes(c) || c.empty() || c.size() > max_collection_name)
+          return malformed("hello collection name");
+        h.collections.emplace_back(c);
+      }
       auto have = decode_version_vector(h_in.rest());
       if (!have)
         return malformed("hello version vector");
@@ -176,7 +196,7 @@ result<link_frame> decode_frame_body(std::string_view body) {
       link_error e;
       std::uint8_t code;
       if (!in.u8(code) || code < static_cast<std::uint8_t>(errc::invalid_argument)
-          || code > static_cast<std::uint8_t>(errc::closed))
+          || code > static_cast<std::uint8_t>(errc::permission_denied))
         return malformed("error code");
       e.code = static_cast<errc>(code);
       auto msg = in.rest();
@@ -187,6 +207,28 @@ result<link_frame> decode_frame_body(std::string_view body) {
     }
   }
   return malformed("unknown frame type");
+}
+
+std::string link_proof(std::string_view secret, std::string_view channel_binding, bool dialer,
+                       std::string_view database) {
+  detail::bytes32 key{}, mac{};
+  // The secret may be any length: hash it to the HMAC key.
+  if (!detail::sha256(secret, key))
+    return {};
+  std::string input = "blaze link proof v1";
+  input.push_back('\0');
+  input.append(channel_binding);
+  input.push_back(dialer ? 'D' : 'L');
+  input.append(database);
+  auto ok = detail::hmac_sha256(key, input, mac);
+  detail::wipe(key);
+  if (!ok)
+    return {};
+  return std::string{detail::as_view(mac)};
+}
+
+bool proofs_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 result<void> frame_reader::feed(std::string_view bytes, std::vector<link_frame>& out) {

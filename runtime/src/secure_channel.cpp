@@ -439,6 +439,12 @@ std::string secure_channel::peer_node_name() const {
   return impl_ ? impl_->peer_name : std::string{};
 }
 
+std::string secure_channel::channel_binding() const {
+  if (!established())
+    return {};
+  return std::string{detail::as_view(impl_->transcript)};
+}
+
 result<std::string> generate_identity_key_pem() {
   return generate_identity_pem();
 }

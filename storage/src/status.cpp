@@ -20,6 +20,7 @@ const char* to_string(errc code) noexcept {
     case errc::identity_mismatch: return "peer identity mismatch";
     case errc::timeout: return "timeout";
     case errc::closed: return "connection closed";
+    case errc::permission_denied: return "permission denied";
   }
   return "unknown error";
 }

@@ -1,16 +1,19 @@
 // Helper process for the socket_link suite: opens a database, serves it on a
 // Unix socket and answers line commands on stdin:
-//   put <id> <n>   writes record <id> with field n = <n> in collection "c"
-//   count          prints "COUNT <records in c>"
+//   put <id> <n> [coll]  writes record <id> with field n = <n> in collection
+//                  "c" (or coll)
+//   count [coll]   prints "COUNT <records in c (or coll)>"
 //   links          prints "LINKS <n> <mode> <state> ..." (with --topology)
 //   port           prints "PORT <n>": the TCP port it serves on
 //   quit           stops serving and exits
 // It prints "READY" once it serves. With --topology it serves through a
 // topology supervisor (which also shows the links it accepted) instead of a
 // bare listener. A socket path of the form tcp:<port> serves on TCP at
-// 127.0.0.1 instead (topology only; a link secret is required).
+// 127.0.0.1 instead (topology only; a link secret is required). Each
+// --grant name:secret:coll1,coll2[:ro] admits holders of that access secret
+// to the listed collections (none listed: all), read-only with ":ro".
 //
-//   blaze_link_peer [--topology] <database path> <socket path> [link secret]
+//   blaze_link_peer [--topology] [--grant G]... <database path> <socket path> [link secret]
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/socket_link.hpp"
 #include "blaze/actors/topology.hpp"
@@ -32,12 +35,37 @@
 int main(int argc, char** argv) {
   using namespace blaze;
   std::vector<std::string> args{argv + 1, argv + argc};
-  bool with_topology = !args.empty() && args.front() == "--topology";
-  if (with_topology)
-    args.erase(args.begin());
+  bool with_topology = false;
+  std::vector<actors::access_grant> grants;
+  while (!args.empty() && args.front().rfind("--", 0) == 0) {
+    if (args.front() == "--topology") {
+      with_topology = true;
+      args.erase(args.begin());
+    } else if (args.front() == "--grant" && args.size() > 1) {
+      std::vector<std::string> parts;
+      std::istringstream in{args[1]};
+      for (std::string part; std::getline(in, part, ':');)
+        parts.push_back(part);
+      actors::access_grant g;
+      g.name = parts.size() > 0 ? parts[0] : "";
+      g.secret = parts.size() > 1 ? parts[1] : "";
+      if (parts.size() > 2) {
+        std::istringstream cs{parts[2]};
+        for (std::string c; std::getline(cs, c, ',');)
+          if (!c.empty())
+            g.collections.push_back(c);
+      }
+      g.read_only = parts.size() > 3 && parts[3] == "ro";
+      grants.push_back(std::move(g));
+      args.erase(args.begin(), args.begin() + 2);
+    } else {
+      break;
+    }
+  }
   if (args.size() != 2 && args.size() != 3) {
     std::fprintf(stderr,
-                 "usage: %s [--topology] <database path> <socket path> [link secret]\n",
+                 "usage: %s [--topology] [--grant G]... <database path> <socket path> "
+                 "[link secret]\n",
                  argv[0]);
     return 2;
   }
@@ -62,18 +90,22 @@ int main(int argc, char** argv) {
     topo = std::make_unique<actors::topology>(sys);
     auto served = topo->register_db(*db, "peer");
     result<void> r = result<void>{};
+    actors::serve_access access;
+    access.link_secret = options.link_secret;
+    if (!grants.empty())
+      access.grants["peer"] = grants;
     if (!served) {
       r = served.error();
     } else if (args[1].rfind("tcp:", 0) == 0) {
       auto port = topo->serve_tcp("127.0.0.1",
                                   static_cast<std::uint16_t>(std::stoi(args[1].substr(4))),
-                                  options.link_secret);
+                                  access);
       if (port)
         tcp_port = *port;
       else
         r = port.error();
     } else {
-      r = topo->serve_unix(args[1], options.link_secret);
+      r = topo->serve_unix(args[1], access);
     }
     if (!r) {
       std::fprintf(stderr, "link_peer: %s\n", r.error().to_string().c_str());
@@ -97,16 +129,17 @@ int main(int argc, char** argv) {
     std::string cmd;
     in >> cmd;
     if (cmd == "put") {
-      std::string id;
+      std::string id, coll = "c";
       std::int64_t n = 0;
-      in >> id >> n;
-      self->request(*db, std::chrono::seconds(10), put_atom_v, std::string{"c"}, id,
-                    field_map{{"n", n}})
+      in >> id >> n >> coll;
+      self->request(*db, std::chrono::seconds(10), put_atom_v, coll, id, field_map{{"n", n}})
         .receive([](op&) {}, [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
       std::cout << "OK" << std::endl;
     } else if (cmd == "count") {
       std::uint64_t n = 0;
-      self->request(*db, std::chrono::seconds(10), count_atom_v, std::string{"c"})
+      std::string coll = "c";
+      in >> coll;
+      self->request(*db, std::chrono::seconds(10), count_atom_v, coll)
         .receive([&](std::uint64_t x) { n = x; },
                  [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
       std::cout << "COUNT " << n << std::endl;

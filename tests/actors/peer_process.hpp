@@ -21,11 +21,13 @@ namespace fs = std::filesystem;
 class peer_process {
 public:
   // `with_topology`: the peer serves through a topology supervisor.
+  // `options`: more leading options, such as --grant.
   peer_process(const fs::path& db, const fs::path& socket, const std::string& secret = {},
-               bool with_topology = false) {
+               bool with_topology = false, const std::vector<std::string>& options = {}) {
     std::vector<std::string> args{BLAZE_LINK_PEER};
     if (with_topology)
       args.push_back("--topology");
+    args.insert(args.end(), options.begin(), options.end());
     args.push_back(db.string());
     args.push_back(socket.string());
     if (!secret.empty())
@@ -69,8 +71,8 @@ public:
     std::fflush(to_);
     return line();
   }
-  std::uint64_t count() {
-    auto l = command("count");
+  std::uint64_t count(const std::string& coll = "c") {
+    auto l = command("count " + coll);
     BOOST_REQUIRE(l.rfind("COUNT ", 0) == 0);
     return std::stoull(l.substr(6));
   }

@@ -68,15 +68,15 @@ struct link_fixture {
     fs::remove_all(dir);
   }
 
-  void put(const std::string& id, std::int64_t n) {
+  void put(const std::string& id, std::int64_t n, const std::string& coll = "c") {
     caf::scoped_actor self{*sys};
-    self->request(db, 5s, put_atom_v, std::string{"c"}, id, field_map{{"n", n}})
+    self->request(db, 5s, put_atom_v, coll, id, field_map{{"n", n}})
       .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
   }
-  std::uint64_t count() {
+  std::uint64_t count(const std::string& coll = "c") {
     caf::scoped_actor self{*sys};
     std::uint64_t n = 0;
-    self->request(db, 5s, count_atom_v, std::string{"c"})
+    self->request(db, 5s, count_atom_v, coll)
       .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
     return n;
   }
@@ -386,7 +386,7 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_converges_and_is_redialled_after_kill_9) {
   actors::topology topo{*sys, quick_backoff()};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
   auto id = topo.connect_tcp("a", "127.0.0.1", port, "peer", actors::link_mode::bidirectional,
-                             "tcp-secret");
+                             actors::link_access{"tcp-secret", {}, {}});
   BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
   for (int i = 0; i < 10; ++i)
     BOOST_REQUIRE_EQUAL(peer->command("put p" + std::to_string(i) + " 1"), "OK");
@@ -430,14 +430,132 @@ BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
   BOOST_REQUIRE(!twice);
   BOOST_TEST((twice.error().code() == errc::already_exists));
   auto plaintext_tcp = topo.connect_tcp("a", "127.0.0.1", 4242, "peer",
-                                        actors::link_mode::read_only, "");
+                                        actors::link_mode::read_only, actors::link_access{});
   BOOST_REQUIRE(!plaintext_tcp);
   BOOST_TEST((plaintext_tcp.error().code() == errc::invalid_argument));
-  auto serve_plain = topo.serve_tcp("127.0.0.1", 0, "");
+  auto serve_plain = topo.serve_tcp("127.0.0.1", 0, actors::serve_access{});
   BOOST_REQUIRE(!serve_plain);
   BOOST_TEST((serve_plain.error().code() == errc::invalid_argument));
   BOOST_TEST(topo.disconnect(*first).ok());
   BOOST_TEST(topo.links().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Access to a served database: a dialler proves an access secret bound to
+// the secure channel, the node proves it back, and the link then carries
+// only what the grant allows, enforced by the serving side.
+BOOST_FIXTURE_TEST_SUITE(link_access, link_fixture)
+
+namespace {
+
+// The last error of the only link, once it has failed at least twice.
+std::string refusal(actors::topology& topo, link_fixture& fx) {
+  std::string why;
+  fx.eventually([&] {
+    auto links = topo.links();
+    if (links.size() != 1)
+      return false;
+    why = links[0].last_error();
+    return links[0].state == actors::link_state::restarting && links[0].restarts() >= 2;
+  });
+  BOOST_TEST_MESSAGE("refused: " << why);
+  return why;
+}
+
+actors::topology_options fast_retry() {
+  actors::topology_options o;
+  o.first_backoff = 30ms;
+  o.max_backoff = 200ms;
+  return o;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_grant_limits_the_link_to_its_collections_both_ways) {
+  peer_process peer{dir / "peer", socket, "node-secret", true, {"--grant", "alice:alice-key:c"}};
+  actors::topology topo{*sys, fast_retry()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::bidirectional,
+                                  actors::link_access{"node-secret", "alice-key", {}}));
+  for (int i = 0; i < 10; ++i)
+    put("a" + std::to_string(i), i);
+  for (int i = 0; i < 5; ++i)
+    put("x" + std::to_string(i), i, "private");
+  for (int i = 0; i < 3; ++i)
+    BOOST_REQUIRE_EQUAL(peer.command("put p" + std::to_string(i) + " 1"), "OK");
+  for (int i = 0; i < 4; ++i)
+    BOOST_REQUIRE_EQUAL(peer.command("put s" + std::to_string(i) + " 1 secret"), "OK");
+  BOOST_TEST(eventually([&] { return peer.count() == 13 && count() == 13; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  BOOST_TEST(peer.count("private") == 0u); // never pushed: outside the grant
+  BOOST_TEST(count("secret") == 0u);       // never served: outside the grant
+}
+
+BOOST_AUTO_TEST_CASE(asking_for_more_than_the_grant_is_refused) {
+  peer_process peer{dir / "peer", socket, "node-secret", true, {"--grant", "alice:alice-key:c"}};
+  BOOST_REQUIRE_EQUAL(peer.command("put s1 1 secret"), "OK");
+  actors::topology topo{*sys, fast_retry()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::bidirectional,
+                                  actors::link_access{"node-secret", "alice-key",
+                                                      {"c", "secret"}}));
+  put("a1", 1);
+  auto why = refusal(topo, *this);
+  BOOST_TEST(why.find("not granted collection 'secret'") != std::string::npos);
+  BOOST_TEST(count("secret") == 0u);
+  BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_access_secret_is_refused) {
+  peer_process peer{dir / "peer", socket, "node-secret", true, {"--grant", "alice:alice-key:"}};
+  BOOST_REQUIRE_EQUAL(peer.command("put p1 1"), "OK");
+  actors::topology topo{*sys, fast_retry()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::bidirectional,
+                                  actors::link_access{"node-secret", "not-alices-key", {}}));
+  put("a1", 1);
+  auto why = refusal(topo, *this);
+  BOOST_TEST(why.find("did not prove an access secret") != std::string::npos);
+  BOOST_TEST(count() == 1u); // only its own record
+  BOOST_TEST(peer.count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_cannot_prove_the_access_secret_gets_nothing) {
+  // The serving side has no grants, so it cannot prove the secret back: the
+  // dialler takes it for an impostor and sends nothing.
+  peer_process peer{dir / "peer", socket, "node-secret", true};
+  actors::topology topo{*sys, fast_retry()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::read_only,
+                                  actors::link_access{"node-secret", "alice-key", {}}));
+  put("a1", 1);
+  auto why = refusal(topo, *this);
+  BOOST_TEST(why.find("node did not prove") != std::string::npos);
+  BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_grant_may_pull_but_not_push) {
+  peer_process peer{dir / "peer", socket, "node-secret", true, {"--grant", "bob:bob-key::ro"}};
+  BOOST_REQUIRE_EQUAL(peer.command("put p1 1"), "OK");
+  {
+    actors::topology topo{*sys, fast_retry()};
+    BOOST_REQUIRE(topo.register_db(db, "a").ok());
+    BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer",
+                                    actors::link_mode::bidirectional,
+                                    actors::link_access{"node-secret", "bob-key", {}}));
+    put("a1", 1);
+    auto why = refusal(topo, *this);
+    BOOST_TEST(why.find("may only read") != std::string::npos);
+    BOOST_TEST(peer.count() == 1u);
+  }
+  actors::topology topo{*sys, fast_retry()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  // write_only, seen from (a, peer): ops flow peer -> a only.
+  BOOST_REQUIRE(topo.connect_unix("a", socket.string(), "peer", actors::link_mode::write_only,
+                                  actors::link_access{"node-secret", "bob-key", {}}));
+  BOOST_TEST(eventually([&] { return count() == 2; }));
+  BOOST_TEST(peer.count() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

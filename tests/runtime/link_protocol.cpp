@@ -125,7 +125,50 @@ BOOST_AUTO_TEST_CASE(hello_of_another_version_names_both_versions) {
   BOOST_TEST_REQUIRE(!res.ok());
   BOOST_TEST((res.error().code() == errc::unsupported_version));
   BOOST_TEST(res.error().message().find("version 9") != std::string::npos);
-  BOOST_TEST(res.error().message().find("version 1") != std::string::npos);
+  BOOST_TEST(res.error().message().find("version " + std::to_string(link_hello::current_version))
+             != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(hello_access_fields_round_trip) {
+  auto h = sample_hello();
+  h.proof = link_proof("secret", std::string(32, 'b'), true, "notes");
+  h.collections = {"notes", "tags"};
+  std::string wire;
+  encode_frame(h, wire);
+  auto frames = read_all(wire, 3);
+  BOOST_TEST_REQUIRE(frames.size() == 1u);
+  auto* back = std::get_if<link_hello>(&frames[0]);
+  BOOST_TEST_REQUIRE(back != nullptr);
+  BOOST_TEST((*back == h));
+}
+
+BOOST_AUTO_TEST_CASE(hello_with_a_malformed_proof_or_collection_is_refused) {
+  auto h = sample_hello();
+  h.proof = "too short";
+  std::string wire;
+  encode_frame(h, wire);
+  BOOST_TEST((feed_error(wire) == errc::protocol_error));
+  h.proof.clear();
+  h.collections = {"notes", ""};
+  wire.clear();
+  encode_frame(h, wire);
+  BOOST_TEST((feed_error(wire) == errc::protocol_error));
+  h.collections.assign(max_hello_collections + 1, "c");
+  wire.clear();
+  encode_frame(h, wire);
+  BOOST_TEST((feed_error(wire) == errc::protocol_error));
+}
+
+BOOST_AUTO_TEST_CASE(a_link_proof_depends_on_secret_binding_role_and_database) {
+  std::string binding(32, 'x');
+  auto p = link_proof("secret", binding, true, "notes");
+  BOOST_TEST(p.size() == link_proof_size);
+  BOOST_TEST(proofs_equal(p, link_proof("secret", binding, true, "notes")));
+  BOOST_TEST(!proofs_equal(p, link_proof("Secret", binding, true, "notes")));
+  BOOST_TEST(!proofs_equal(p, link_proof("secret", std::string(32, 'y'), true, "notes")));
+  BOOST_TEST(!proofs_equal(p, link_proof("secret", binding, false, "notes")));
+  BOOST_TEST(!proofs_equal(p, link_proof("secret", binding, true, "notez")));
+  BOOST_TEST(!proofs_equal(p, p.substr(1)));
 }
 
 BOOST_AUTO_TEST_CASE(every_truncation_and_bit_flip_of_an_op_batch_is_caught_or_harmless) {

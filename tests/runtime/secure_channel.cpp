@@ -182,6 +182,17 @@ BOOST_AUTO_TEST_CASE(both_sides_agree_and_exchange_data_both_ways) {
   BOOST_TEST(!p.responder.failure);
 }
 
+BOOST_AUTO_TEST_CASE(both_ends_share_a_channel_binding_that_no_other_channel_has) {
+  runtime::secure_channel fresh{channel_role::initiator, options_with()};
+  BOOST_TEST(fresh.channel_binding().empty()); // nothing to bind to yet
+  connected_pair p;
+  connected_pair q;
+  auto b = p.initiator.channel.channel_binding();
+  BOOST_TEST(b.size() == 32u);
+  BOOST_TEST(b == p.responder.channel.channel_binding());
+  BOOST_TEST(b != q.initiator.channel.channel_binding());
+}
+
 BOOST_AUTO_TEST_CASE(large_payload_is_split_into_records_and_reassembled) {
   connected_pair p;
   auto payload = random_bytes(8 << 20, 1);

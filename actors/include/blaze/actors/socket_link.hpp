@@ -16,8 +16,50 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace blaze::actors {
+
+// Who may link to a served database, and to what: a dialler proves the
+// grant's secret (bound to the secure channel, never sent), and the link
+// then carries only the granted collections, only the granted way.
+struct access_grant {
+  std::string name;                     // who holds it, for errors and the graph
+  std::string secret;                   // the database's access secret for this holder
+  std::vector<std::string> collections; // empty: every collection
+  bool read_only = false;               // the holder may pull, never push
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, access_grant& x) {
+  return f(caf::meta::type_name("blaze.access_grant"), x.name, x.secret, x.collections,
+           x.read_only);
+}
+
+// How a dialled link proves itself: the secure channel's link secret and,
+// for a database with grants, its access secret and the collections wanted.
+struct link_access {
+  std::string link_secret;
+  std::string access_secret;
+  std::vector<std::string> collections;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_access& x) {
+  return f(caf::meta::type_name("blaze.link_access"), x.link_secret, x.access_secret,
+           x.collections);
+}
+
+// What a listener admits: the link secret, and grants per database.
+struct serve_access {
+  std::string link_secret;
+  std::map<std::string, std::vector<access_grant>> grants;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, serve_access& x) {
+  return f(caf::meta::type_name("blaze.serve_access"), x.link_secret, x.grants);
+}
 
 struct socket_link_options {
   // Empty: plain frames (the socket file's permissions guard it). Otherwise
@@ -28,6 +70,16 @@ struct socket_link_options {
   // once a connection is up, and the outgoing relay's (stats_atom,
   // relay_actor, relay_stats). The topology supervisor sets itself here.
   caf::actor report_to;
+  // Dialler: the access secret of the remote database to prove (empty: the
+  // database has none), and the collections to sync (empty: every one the
+  // grant allows). A node that cannot prove the same secret is refused.
+  std::string access_secret;
+  std::vector<std::string> collections;
+  // Listener: grants per served database name. A database with grants
+  // admits only diallers that prove one of them (errc::auth_failed), and
+  // refuses one that asks for more than its grant (errc::permission_denied).
+  // Grants need the secure channel: a link secret must be set.
+  std::map<std::string, std::vector<access_grant>> grants;
 };
 
 // A connection that just came up, as one of its ends sees it.

@@ -124,18 +124,18 @@ using topology_actor = caf::typed_actor<
   // re-dialled with backoff, and the new relay resumes from the peer's
   // version vector.
   caf::replies_to<connect_atom, std::string, std::string, std::string, link_mode,
-                  std::string>::with<link_id>,
+                  link_access>::with<link_id>,
   // Serves every registered database, now and later, at a Unix socket path
   // (socket path, link secret); replies with the listener. Accepted
   // connections appear among the links.
-  caf::replies_to<serve_atom, std::string, std::string>::with<caf::actor>,
+  caf::replies_to<serve_atom, std::string, serve_access>::with<caf::actor>,
   // The same over TCP, always inside the secure channel:
   // (local, host, port, remote, mode, link secret) and (host, port, link
   // secret), the latter replying with the listener and the bound port.
   caf::replies_to<connect_atom, std::string, std::string, std::uint16_t, std::string, link_mode,
-                  std::string>::with<link_id>,
-  caf::replies_to<serve_atom, std::string, std::uint16_t, std::string>::with<caf::actor,
-                                                                            std::uint16_t>,
+                  link_access>::with<link_id>,
+  caf::replies_to<serve_atom, std::string, std::uint16_t, serve_access>::with<caf::actor,
+                                                                             std::uint16_t>,
   // Stops a link's relays (or connection) and forgets the link.
   caf::replies_to<disconnect_atom, link_id>::with<void>,
   caf::replies_to<nodes_atom>::with<std::vector<node_info>>,
@@ -191,16 +191,19 @@ public:
   result<link_id> connect_unix(const std::string& local, const std::string& socket_path,
                                const std::string& remote, link_mode mode,
                                std::string link_secret = {});
+  result<link_id> connect_unix(const std::string& local, const std::string& socket_path,
+                               const std::string& remote, link_mode mode, link_access access);
   // Serves every registered database at `socket_path` until this topology
   // is destroyed. Errors: busy (another process serves there), io_error.
   result<void> serve_unix(const std::string& socket_path, std::string link_secret = {});
+  result<void> serve_unix(const std::string& socket_path, serve_access access);
   // The same over TCP; the link secret is required. serve_tcp returns the
   // bound port (port 0 picks a free one).
   result<link_id> connect_tcp(const std::string& local, const std::string& host,
                               std::uint16_t port, const std::string& remote, link_mode mode,
-                              std::string link_secret);
+                              link_access access);
   result<std::uint16_t> serve_tcp(const std::string& host, std::uint16_t port,
-                                  std::string link_secret);
+                                  serve_access access);
   result<void> disconnect(link_id id);
   std::vector<node_info> nodes();
   std::vector<link_info> links();

@@ -21,19 +21,29 @@
 
 namespace blaze::runtime {
 
+// Largest number of collections a hello may name, and a name's length.
+constexpr std::size_t max_hello_collections = 256;
+constexpr std::size_t max_collection_name = 255;
+
 struct link_hello {
-  static constexpr std::uint8_t current_version = 1;
+  static constexpr std::uint8_t current_version = 2;
   std::uint8_t version = current_version;
   bool sends_ops = false;   // this side will send op batches
   bool accepts_ops = false; // this side applies op batches it receives
   std::string database;     // the database this side serves on the link
   node_id node = 0;         // that database's node id
   version_vector have;      // what that database has
+  // Proof that this side holds an access secret of the database, bound to
+  // the secure channel (link_proof); empty when no secret is involved.
+  std::string proof;
+  // Dialler: the collections it asks to sync (empty: whatever it may).
+  // Listener: the collections the link carries (empty: all).
+  std::vector<std::string> collections;
 
   friend bool operator==(const link_hello& a, const link_hello& b) {
     return a.version == b.version && a.sends_ops == b.sends_ops
            && a.accepts_ops == b.accepts_ops && a.database == b.database && a.node == b.node
-           && a.have == b.have;
+           && a.have == b.have && a.proof == b.proof && a.collections == b.collections;
   }
 };
 
@@ -80,5 +90,14 @@ private:
 
 // Decodes one frame body (type byte + body, without the length prefix).
 result<link_frame> decode_frame_body(std::string_view body);
+
+// What a hello's proof holds: HMAC-SHA256 keyed with the access secret over
+// the channel binding, the sender's role and the database name. 32 bytes.
+constexpr std::size_t link_proof_size = 32;
+std::string link_proof(std::string_view secret, std::string_view channel_binding, bool dialer,
+                       std::string_view database);
+
+// Compares two proofs in constant time.
+bool proofs_equal(std::string_view a, std::string_view b);
 
 } // namespace blaze::runtime

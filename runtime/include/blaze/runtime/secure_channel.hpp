@@ -93,6 +93,13 @@ public:
   // The node_name the peer announced; empty before establishment or if none.
   std::string peer_node_name() const;
 
+  // 32 bytes that both ends of this channel, and only this channel, share
+  // once it is established (the hash of both hellos, with both ephemeral
+  // keys): a proof computed over it cannot be replayed on another
+  // connection, and a man in the middle who relays hellos cannot read the
+  // channel. Empty before establishment.
+  std::string channel_binding() const;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_; // null only in a moved-from channel

@@ -28,6 +28,7 @@ enum class errc : std::uint8_t {
   identity_mismatch,    // the peer's long-term key differs from the pinned one
   timeout,              // the peer did not finish in time
   closed,               // the connection is closed
+  permission_denied,    // the credentials do not grant what was asked
 };
 
 const char* to_string(errc code) noexcept;
