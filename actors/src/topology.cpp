@@ -15,7 +15,11 @@
 #include <optional>
 #include <thread>
 
+#include <cstring>
+
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 namespace blaze::actors {
 
@@ -43,7 +47,9 @@ struct unix_dial {
   link_access access;
   std::string host;
   std::uint16_t port = 0;
-  bool tcp() const { return !host.empty(); }
+  bool has_unix() const { return !path.empty(); }
+  bool has_tcp() const { return !host.empty(); }
+  std::string tcp_where() const { return host + ":" + std::to_string(port); }
 };
 
 struct link_entry {
@@ -56,6 +62,11 @@ struct link_entry {
   bool inbound = false;
   caf::actor connection;
   bool dialing = false; // a TCP connect is under way in a detached helper
+  // Connected over TCP although a Unix socket is configured (it did not
+  // answer): the socket is probed now and then, and the link moves back to
+  // it when it answers.
+  bool on_fallback = false;
+  bool switching = false;
   std::chrono::milliseconds backoff{0};
   steady::time_point started{};
 };
@@ -155,6 +166,22 @@ void on_relay_down(topology_pointer self, link_entry& link, direction_state& d,
   d.backoff = std::min(d.backoff * 2, opts.max_backoff);
 }
 
+// Whether something accepts connections on a Unix socket path (a probe
+// that connects without blocking and hangs up).
+bool unix_socket_answers(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path)
+    return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return false;
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // The next delay before re-dialling or restarting: doubled per failure,
 // back to the first once the previous attempt ran `stable_after`.
 std::chrono::milliseconds next_backoff(topology_pointer self, std::chrono::milliseconds& backoff,
@@ -193,21 +220,31 @@ void dial(topology_pointer self, link_entry& link) {
   opts.relay = st.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   link.started = steady::now();
-  auto connected = [self](link_entry& link, caf::actor conn) {
+  auto connected = [self](link_entry& link, caf::actor conn, bool over_tcp) {
     link.connection = std::move(conn);
     self->monitor(link.connection);
+    link.on_fallback = over_tcp && link.dial->has_unix();
+    link.info.transport = over_tcp ? "tcp:" + link.dial->tcp_where() : "unix:" + link.dial->path;
     for (auto& d : link.directions)
       d.info.state = link_state::starting;
+    if (link.on_fallback)
+      self->delayed_send(self, self->state.options.upgrade_interval, restart_atom_v,
+                         link.info.id);
   };
-  if (!link.dial->tcp()) {
-    // A Unix socket connects at once or fails at once.
+  if (link.dial->has_unix()) {
+    // A Unix socket connects at once or fails at once; the preferred
+    // transport when both are configured.
     auto conn = start_unix_link(self->system(), node->second.info.db, link.dial->path,
-                                link.dial->remote, link.info.mode, std::move(opts));
-    if (!conn)
+                                link.dial->remote, link.info.mode, opts);
+    if (conn) {
+      connected(link, std::move(*conn), false);
+      return;
+    }
+    if (!link.dial->has_tcp()) {
       schedule_redial(self, link, conn.error().to_string());
-    else
-      connected(link, std::move(*conn));
-    return;
+      return;
+    }
+    // Fall back to TCP.
   }
   // A TCP connect may take a while: a detached helper makes it, so the
   // supervisor never blocks.
@@ -230,7 +267,7 @@ void dial(topology_pointer self, link_entry& link) {
   auto id = link.info.id;
   self->request(connector, db_timeout + db_timeout, connect_atom_v)
     .then(
-      [self, id, connected](caf::actor& conn) {
+      [self, id, connected](caf::actor& conn) mutable {
         auto i = self->state.links.find(id);
         if (i == self->state.links.end() || i->second.failed || i->second.connection) {
           // Disconnected (or failed) meanwhile: the new connection is not wanted.
@@ -238,7 +275,7 @@ void dial(topology_pointer self, link_entry& link) {
           return;
         }
         i->second.dialing = false;
-        connected(i->second, std::move(conn));
+        connected(i->second, std::move(conn), true);
       },
       [self, id](caf::error& e) {
         auto i = self->state.links.find(id);
@@ -322,6 +359,12 @@ bool on_connection_down(topology_pointer self, const caf::actor_addr& source,
       return true;
     }
     auto why = self->system().render(reason);
+    if (link.switching && !link.failed) {
+      // Moving from the TCP fallback back to the Unix socket: at once.
+      link.switching = false;
+      dial(self, link);
+      return true;
+    }
     if (link.failed) {
       for (auto& d : link.directions) {
         d.info.relay = nullptr;
@@ -394,7 +437,7 @@ caf::result<link_id> add_socket_link(topology_pointer self, unix_dial target, li
   auto& st = self->state;
   if (target.remote.empty())
     return fail(errc::invalid_argument, "no remote database named");
-  auto where = target.tcp() ? target.host + ":" + std::to_string(target.port) : target.path;
+  auto where = target.has_unix() ? target.path : target.tcp_where();
   for (auto& [id, link] : st.links)
     if (link.dial && link.dial->local == target.local && link.dial->path == target.path
         && link.dial->host == target.host && link.dial->port == target.port
@@ -407,7 +450,7 @@ caf::result<link_id> add_socket_link(topology_pointer self, unix_dial target, li
   link.info.from = target.local;
   link.info.to = far_end_name(target.remote, where);
   link.info.mode = mode;
-  link.info.transport = (target.tcp() ? "tcp:" : "unix:") + where;
+  link.info.transport = (target.has_unix() ? "unix:" : "tcp:") + where;
   link.dial = std::move(target);
   auto add = [&](const std::string& src, const std::string& dst) {
     direction_state d;
@@ -584,6 +627,17 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       if (i == self->state.links.end() || i->second.failed)
         return;
       if (i->second.dial) {
+        auto& link = i->second;
+        if (link.connection && link.on_fallback && !link.switching) {
+          // On the TCP fallback: back to the Unix socket once it answers.
+          if (unix_socket_answers(link.dial->path)) {
+            link.switching = true;
+            self->send_exit(link.connection, caf::exit_reason::user_shutdown);
+          } else {
+            self->delayed_send(self, self->state.options.upgrade_interval, restart_atom_v, id);
+          }
+          return;
+        }
         if (i->second.connection || i->second.dialing)
           return;
         for (auto& d : i->second.directions)
@@ -620,6 +674,26 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       target.local = local;
       target.path = path;
       target.remote = remote;
+      target.access = std::move(access);
+      return add_socket_link(self, std::move(target), mode);
+    },
+    [self](connect_atom, const std::string& local, remote_database& remote, link_mode mode,
+           link_access& access) -> caf::result<link_id> {
+      if (auto err = check_local(self, local))
+        return err;
+      if (remote.host.empty() && remote.socket_path.empty())
+        return fail(errc::invalid_argument, "no host and port, nor a socket path, to reach '"
+                                              + remote.database + "' at");
+      if (!remote.host.empty() && (remote.port == 0 || access.link_secret.empty()))
+        return fail(errc::invalid_argument, "a TCP link needs a port and a link secret");
+      if (remote.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return fail(errc::invalid_argument, "Unix socket path too long: " + remote.socket_path);
+      unix_dial target;
+      target.local = local;
+      target.path = remote.socket_path;
+      target.host = remote.host;
+      target.port = remote.port;
+      target.remote = remote.database;
       target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);
     },
@@ -783,6 +857,21 @@ result<std::uint16_t> topology::serve_tcp(const std::string& host, std::uint16_t
         out = bound;
       },
       [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<link_id> topology::enable_sync(const std::string& local, remote_database remote,
+                                      sync_policy policy) {
+  link_access access;
+  access.link_secret = std::move(policy.node_secret);
+  access.access_secret = std::move(policy.access_secret);
+  access.collections = std::move(policy.collections);
+  caf::scoped_actor self{sys_};
+  result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
+  self->request(supervisor_, timeout_, connect_atom_v, local, std::move(remote), policy.mode,
+                std::move(access))
+    .receive([&](link_id id) { out = id; },
+             [&](caf::error& e) { out = runtime::from_caf_error(e); });
   return out;
 }
 

@@ -5,6 +5,7 @@
 //   count [coll]   prints "COUNT <records in c (or coll)>"
 //   links          prints "LINKS <n> <mode> <state> ..." (with --topology)
 //   port           prints "PORT <n>": the TCP port it serves on
+//   serve <path>   also serves on a Unix socket (topology only), prints OK
 //   quit           stops serving and exits
 // It prints "READY" once it serves. With --topology it serves through a
 // topology supervisor (which also shows the links it accepted) instead of a
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
       for (auto& l : links)
         std::cout << " " << actors::to_string(l.mode) << " " << actors::to_string(l.state);
       std::cout << std::endl;
+    } else if (cmd == "serve" && topo) {
+      std::string path;
+      in >> path;
+      actors::serve_access access;
+      access.link_secret = options.link_secret;
+      if (!grants.empty())
+        access.grants["peer"] = grants;
+      auto r = topo->serve_unix(path, access);
+      std::cout << (r ? "OK" : "ERROR " + r.error().to_string()) << std::endl;
     } else if (cmd == "port") {
       std::cout << "PORT " << tcp_port << std::endl;
     } else if (cmd == "quit") {

@@ -413,6 +413,37 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_converges_and_is_redialled_after_kill_9) {
   BOOST_TEST((l->state == actors::link_state::running));
 }
 
+BOOST_AUTO_TEST_CASE(sync_prefers_the_unix_socket_falls_back_to_tcp_and_moves_back) {
+  auto port = free_tcp_port();
+  auto peer = std::make_unique<peer_process>(dir / "peer", "tcp:" + std::to_string(port),
+                                             "node-secret", true);
+  auto options = quick_backoff();
+  options.upgrade_interval = 100ms;
+  actors::topology topo{*sys, options};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  actors::remote_database remote{"peer", "127.0.0.1", port, socket.string()};
+  actors::sync_policy policy;
+  policy.node_secret = "node-secret";
+  auto id = topo.enable_sync("a", remote, policy);
+  BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+  auto transport = [&] {
+    auto links = topo.links();
+    auto* l = find_link(links, *id);
+    return l && l->state == actors::link_state::running ? l->transport : std::string{};
+  };
+  // No Unix socket yet: TCP carries the link.
+  BOOST_TEST(eventually([&] { return transport() == "tcp:127.0.0.1:" + std::to_string(port); }));
+  put("a1", 1);
+  BOOST_TEST(eventually([&] { return peer->count() == 1; }));
+  // The socket appears: the link moves over to it by itself.
+  BOOST_REQUIRE_EQUAL(peer->command("serve " + socket.string()), "OK");
+  BOOST_TEST(eventually([&] { return transport() == "unix:" + socket.string(); }));
+  put("a2", 2);
+  BOOST_REQUIRE_EQUAL(peer->command("put p1 1"), "OK");
+  BOOST_TEST(eventually([&] { return peer->count() == 3 && count() == 3; }));
+  BOOST_TEST(topo.wait_until_synced(10s));
+}
+
 BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
   actors::topology topo{*sys, quick_backoff()};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());

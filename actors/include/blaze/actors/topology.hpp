@@ -108,6 +108,31 @@ typename Inspector::result_type inspect(Inspector& f, link_info& x) {
   }
 }
 
+// Where a database lives in another process (a blaze-node, or any process
+// serving its topology), and how to reach it: over TCP, over a Unix socket,
+// or both — then the socket is preferred, TCP is the fallback, and a link on
+// the fallback moves back to the socket once it answers again.
+struct remote_database {
+  std::string database;
+  std::string host;        // TCP (empty: none)
+  std::uint16_t port = 0;
+  std::string socket_path; // Unix socket (empty: none)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_database& x) {
+  return f(caf::meta::type_name("blaze.remote_database"), x.database, x.host, x.port,
+           x.socket_path);
+}
+
+// What to sync with a remote database, and the credentials for it.
+struct sync_policy {
+  link_mode mode = link_mode::bidirectional; // seen from (local, remote)
+  std::vector<std::string> collections;      // empty: every collection granted
+  std::string node_secret;                   // the link secret of the node's listener
+  std::string access_secret;                 // the database's access secret (empty: none)
+};
+
 // The supervisor's interface. Errors come back as CAF errors of category
 // "blaze" (runtime::from_caf_error): not_found for an unknown node or link,
 // invalid_argument for a link from a node to itself, already_exists for a
@@ -134,6 +159,10 @@ using topology_actor = caf::typed_actor<
   // secret), the latter replying with the listener and the bound port.
   caf::replies_to<connect_atom, std::string, std::string, std::uint16_t, std::string, link_mode,
                   link_access>::with<link_id>,
+  // Links a local database to a remote one by whichever transport answers
+  // (see remote_database): (local, remote, mode, access).
+  caf::replies_to<connect_atom, std::string, remote_database, link_mode,
+                  link_access>::with<link_id>,
   caf::replies_to<serve_atom, std::string, std::uint16_t, serve_access>::with<caf::actor,
                                                                              std::uint16_t>,
   // Stops a link's relays (or connection) and forgets the link.
@@ -154,6 +183,8 @@ struct topology_options {
   std::chrono::milliseconds first_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
   std::chrono::milliseconds stable_after{10000};
+  // How often a link on its TCP fallback probes its Unix socket.
+  std::chrono::milliseconds upgrade_interval{2000};
 };
 
 topology_actor spawn_topology(caf::actor_system& sys, topology_options options = {});
@@ -204,6 +235,13 @@ public:
                               link_access access);
   result<std::uint16_t> serve_tcp(const std::string& host, std::uint16_t port,
                                   serve_access access);
+
+  // Keeps `local` in sync with a database on a node: pushes and pulls as
+  // the policy's mode says, live, resuming from version vectors after any
+  // disconnect (writes made offline go out on reconnect). The node enforces
+  // the collections its grant allows; asking for more is refused.
+  result<link_id> enable_sync(const std::string& local, remote_database remote,
+                              sync_policy policy);
   result<void> disconnect(link_id id);
   std::vector<node_info> nodes();
   std::vector<link_info> links();
