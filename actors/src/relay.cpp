@@ -1,7 +1,8 @@
 // The in-process relay: follows a source database's changes and forwards
-// their ops to a sink in acknowledged batches, one batch in flight at a time.
-// Live ops that arrive in order ride along with the next batch; everything
-// else (gaps, overflow, the start) is read back from the source's op log.
+// their ops to a sink in acknowledged batches, several in flight within a
+// window of ops (the sink applies one while the next travels). Live ops that
+// arrive in order are sent from the notification; everything else (gaps,
+// overflow, the start) is read back from the source's op log.
 #include "blaze/actors/relay.hpp"
 
 #include <caf/atom.hpp>
@@ -10,6 +11,8 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <optional>
 #include <utility>
 
@@ -30,9 +33,28 @@ namespace {
 using report_tick_atom = caf::atom_constant<caf::atom("relaytick")>;
 constexpr report_tick_atom report_tick_atom_v{};
 
+// Sent to itself after queueing a live op: every change already in the
+// mailbox is queued before the batch leaves, so a burst travels as one
+// batch while a lone op leaves at once.
+using flush_atom = caf::atom_constant<caf::atom("relayflush")>;
+constexpr flush_atom flush_atom_v{};
+
 // What the relay handles: its public interface, the source's change
-// notifications, and its timer.
-using relay_impl = relay_actor::extend<caf::reacts_to<change>, caf::reacts_to<report_tick_atom>>;
+// notifications, and its own messages.
+using relay_impl = relay_actor::extend<caf::reacts_to<change>, caf::reacts_to<report_tick_atom>,
+                                       caf::reacts_to<flush_atom>>;
+
+// One batch sent and not yet acknowledged.
+struct batch_in_flight {
+  std::uint64_t id;
+  std::size_t ops;
+  // `sent` when the batch left: becomes `acked` once this batch and every
+  // earlier one are acknowledged.
+  version_vector target;
+  bool done = false;
+  // The batch ends a catch-up: report once it is acknowledged.
+  bool report = false;
+};
 
 struct relay_state {
   database_actor source;
@@ -53,29 +75,37 @@ struct relay_state {
   version_vector sent;
   // What the sink acknowledged (a lower bound of its version vector).
   version_vector acked;
-  // `sent` when the in-flight batch left: becomes `acked` on its ack.
-  version_vector batch_target;
+  // Batches sent and not yet acknowledged, oldest first, and their ops.
+  std::deque<batch_in_flight> in_flight;
+  std::size_t in_flight_ops = 0;
+  std::uint64_t next_batch = 0;
   // The newest seq of each origin the source is known to hold (for lag).
   version_vector source_known;
 
-  // In-order live ops waiting for the in-flight batch; at most max_batch.
+  // In-order live ops waiting to leave; with the ops in flight, at most a
+  // window, and at most max_batch (they leave as one batch).
   std::vector<op> queue;
+  bool flush_pending = false;
   // Live ops that arrived during a read of the op log, sorted out against
   // its result; at most max_batch.
   std::vector<op> held;
-  bool apply_in_flight = false;
   bool ops_since_in_flight = false;
   // Set when an op could not be forwarded live: read the op log next.
   bool needs_catch_up = true;
-  // A catch-up ends with the in-flight batch: report then.
-  bool report_on_ack = false;
 
   std::uint64_t ops_relayed = 0;
   std::uint64_t batches = 0;
 
   static inline const char* name = "blaze.relay";
 
-  bool busy() const { return apply_in_flight || ops_since_in_flight; }
+  // Ops that may still be sent before the window is full.
+  std::size_t room() const {
+    return in_flight_ops >= options.window ? 0 : options.window - in_flight_ops;
+  }
+  // Another batch may leave now.
+  bool may_send() const {
+    return room() > 0 && in_flight.size() < options.max_batches_in_flight;
+  }
 
   relay_stats stats() const {
     relay_stats s;
@@ -112,34 +142,48 @@ void report(relay_pointer self) {
     caf::anon_send(st.supervisor, stats_atom_v, caf::actor_cast<relay_actor>(self), st.stats());
 }
 
-void send_batch(relay_pointer self, std::vector<op> batch) {
+// Sends `batch`, which must fit the window; `report_on_ack`: report once
+// it is acknowledged.
+void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = false) {
   auto& st = self->state;
-  st.apply_in_flight = true;
-  st.batch_target = st.sent;
+  auto id = st.next_batch++;
   auto n = batch.size();
+  st.in_flight.push_back(batch_in_flight{id, n, st.sent, false, report_on_ack});
+  st.in_flight_ops += n;
   self->request(st.sink, caf::infinite, apply_atom_v, std::move(batch))
     .then(
-      [self, n](const apply_stats&) {
+      [self, id](const apply_stats&) {
         auto& st = self->state;
-        st.apply_in_flight = false;
-        st.acked.merge(st.batch_target);
-        st.ops_relayed += n;
-        ++st.batches;
-        if (st.report_on_ack) {
-          st.report_on_ack = false;
-          report(self);
+        // A sink answers in order, but only the acknowledged prefix may
+        // move `acked` (each target covers every earlier batch).
+        for (auto& b : st.in_flight)
+          if (b.id == id)
+            b.done = true;
+        bool report_now = false;
+        while (!st.in_flight.empty() && st.in_flight.front().done) {
+          auto& b = st.in_flight.front();
+          st.acked.merge(b.target);
+          st.in_flight_ops -= b.ops;
+          st.ops_relayed += b.ops;
+          ++st.batches;
+          report_now = report_now || b.report;
+          st.in_flight.pop_front();
         }
+        if (report_now)
+          report(self);
         pump(self);
       },
       [self](caf::error& e) { self->quit(std::move(e)); });
 }
 
-// Reads what the sink lacks from the source's op log, max_batch at a time.
+// Reads what the sink lacks from the source's op log, at most a batch that
+// fits the window. Live ops go to `held` meanwhile, so the room does not
+// shrink before the result is in.
 void catch_up(relay_pointer self) {
   auto& st = self->state;
   st.needs_catch_up = false;
   st.ops_since_in_flight = true;
-  std::uint64_t limit = st.options.max_batch;
+  std::uint64_t limit = std::min<std::size_t>(st.options.max_batch, st.room());
   self->request(st.source, caf::infinite, ops_since_atom_v, st.sent, limit)
     .then(
       [self, limit, asked = st.sent](std::vector<op>& ops) {
@@ -188,25 +232,34 @@ void catch_up(relay_pointer self) {
           pump(self);
           return;
         }
-        st.report_on_ack = !full;
-        send_batch(self, std::move(batch));
+        send_batch(self, std::move(batch), !full);
       },
       [self](caf::error& e) { self->quit(std::move(e)); });
 }
 
-// Starts the next step when nothing is in flight: queued live ops first,
-// then a catch-up read if one is due.
+// Starts the next step when the window allows: queued live ops first, then
+// a catch-up read if one is due (one read at a time).
 void pump(relay_pointer self) {
   auto& st = self->state;
-  if (!st.ready() || st.busy())
+  if (!st.ready() || st.ops_since_in_flight || !st.may_send())
     return;
   if (!st.queue.empty()) {
+    // Admitted only while they fit the window with what is in flight.
     std::vector<op> batch;
     batch.swap(st.queue);
     send_batch(self, std::move(batch));
-  } else if (st.needs_catch_up) {
-    catch_up(self);
   }
+  if (st.queue.empty() && st.needs_catch_up && st.may_send())
+    catch_up(self);
+}
+
+// Lets the changes already in the mailbox join the queue before it leaves.
+void schedule_flush(relay_pointer self) {
+  auto& st = self->state;
+  if (st.flush_pending)
+    return;
+  st.flush_pending = true;
+  self->send(self, flush_atom_v);
 }
 
 void on_change(relay_pointer self, const change& c) {
@@ -236,13 +289,15 @@ void on_change(relay_pointer self, const change& c) {
   }
   // Forward live only when it is the next op of its origin and the window
   // has room; otherwise the op log has it.
-  if (st.queue.size() >= st.options.max_batch || o.seq != st.sent.get(o.origin) + 1) {
+  if (st.queue.size() >= st.options.max_batch || st.queue.size() >= st.room()
+      || o.seq != st.sent.get(o.origin) + 1) {
     st.needs_catch_up = true;
+    pump(self);
   } else {
     st.advance(o);
     st.queue.push_back(o);
+    schedule_flush(self);
   }
-  pump(self);
 }
 
 relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor source, op_sink sink,
@@ -250,6 +305,10 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
   auto& st = self->state;
   if (options.max_batch == 0)
     options.max_batch = 1;
+  if (options.window == 0)
+    options.window = options.max_batch;
+  if (options.max_batches_in_flight == 0)
+    options.max_batches_in_flight = 1;
   st.source = std::move(source);
   st.sink = std::move(sink);
   st.options = options;
@@ -298,6 +357,10 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
   return {
     [self](stats_atom) -> relay_stats { return self->state.stats(); },
     [self](const change& c) { on_change(self, c); },
+    [self](flush_atom) {
+      self->state.flush_pending = false;
+      pump(self);
+    },
     [self](report_tick_atom) {
       report(self);
       self->delayed_send(self, self->state.options.report_interval, report_tick_atom_v);

@@ -399,6 +399,7 @@ BOOST_AUTO_TEST_CASE(slow_sink_never_has_more_than_a_window_in_flight) {
   auto probe = std::make_shared<sink_probe>();
   actors::relay_options options;
   options.max_batch = 16;
+  options.window = 16; // one full batch in flight at most
   for (int i = 0; i < 300; ++i)
     put_async(a, "c", "r" + std::to_string(i), field_map{{"i", i}});
   auto r = relay(a, spy(b, probe, 5ms), options);
@@ -414,6 +415,35 @@ BOOST_AUTO_TEST_CASE(slow_sink_never_has_more_than_a_window_in_flight) {
   BOOST_TEST(probe->batches >= 600u / 16u);
   BOOST_TEST(probe->duplicates == 0u);
   BOOST_REQUIRE(eventually([&] { return ask<relay_stats>(r, stats_atom_v).lag == 0u; }));
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_batches_stay_within_the_window) {
+  auto a = open("a");
+  auto b = open("b");
+  auto probe = std::make_shared<sink_probe>();
+  actors::relay_options options;
+  options.max_batch = 16;
+  options.window = 40; // more than one batch, not a whole number of them
+  options.max_batches_in_flight = 4;
+  for (int i = 0; i < 400; ++i)
+    put_async(a, "c", "r" + std::to_string(i), field_map{{"i", i}});
+  auto r = relay(a, spy(b, probe, 5ms), options);
+  BOOST_REQUIRE(eventually([&] { return version(b).get(a.id) == 400u; }));
+  // Live writes while batches are still held back by the sink.
+  for (int i = 400; i < 700; ++i)
+    put_async(a, "c", "r" + std::to_string(i), field_map{{"i", i}});
+  BOOST_REQUIRE(eventually([&] { return version(b).get(a.id) == 700u; }));
+  BOOST_TEST((list(b, "c") == list(a, "c")));
+  // Several batches were in flight at once, never more ops than the window.
+  BOOST_TEST(probe->max_in_flight > 16u);
+  BOOST_TEST(probe->max_in_flight <= 40u);
+  BOOST_TEST(probe->ops == 700u);
+  BOOST_TEST(probe->duplicates == 0u);
+  BOOST_TEST(probe->echoes == 0u);
+  BOOST_REQUIRE(eventually([&] {
+    auto s = ask<relay_stats>(r, stats_atom_v);
+    return s.lag == 0u && s.ops_relayed == 700u && s.acked.get(a.id) == 700u;
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(replacement_relay_resumes_from_the_sink_version) {

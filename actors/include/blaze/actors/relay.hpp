@@ -34,9 +34,14 @@ using op_sink = caf::typed_actor<
   caf::replies_to<node_atom>::with<node_id>>;
 
 struct relay_options {
-  // Ops per apply batch, and at most this many ops in flight to the sink
-  // (the window): a slow sink slows the relay, memory stays bounded.
+  // Ops per apply batch.
   std::uint32_t max_batch = 1024;
+  // At most this many ops sent and not yet acknowledged (the window), over
+  // at most `max_batches_in_flight` batches: the sink applies one batch
+  // while the next is on its way, yet a slow sink slows the relay and
+  // memory stays bounded. 0: max_batch (one full batch in flight).
+  std::uint32_t window = 4096;
+  std::uint32_t max_batches_in_flight = 4;
   // Interval of the stats reports sent to the supervisor.
   std::chrono::milliseconds report_interval{250};
 };
