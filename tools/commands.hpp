@@ -85,4 +85,14 @@ struct topology_arguments {
 
 void show_topology(const topology_arguments& args, std::ostream& out);
 
+// Asking a running blaze-node (status_command.cpp).
+struct status_arguments {
+  std::string node;        // HOST:PORT of its control endpoint
+  std::string secret_file; // empty: BLAZE_NODE_SECRET or the terminal
+  bool json = false;
+  unsigned timeout_seconds = 10;
+};
+
+void show_node_status(const status_arguments& args, std::ostream& out);
+
 } // namespace blaze::cli

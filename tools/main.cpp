@@ -21,6 +21,7 @@ Environment:
   BLAZE_PASSWORD      the store's password; without it blaze asks on the terminal
                       (passwords are never accepted as arguments)
   BLAZE_NEW_PASSWORD  the new password for `passwd`; without it blaze asks twice
+  BLAZE_NODE_SECRET   the node secret for `status` when --secret-file is not given
   BLAZE_KDF_LOG2_N    scrypt cost (N = 2^value, 4..24) for a store made by `init`
                       or a password set by `passwd`; default 15. Low values are
                       for tests and demos only.
@@ -164,6 +165,18 @@ int main(int argc, char** argv) {
   topo_cmd->add_option("--png", topo.png, "Draw the graph to FILE with Graphviz 'dot'")
       ->type_name("FILE");
   topo_cmd->add_option("--timeout", topo.timeout_seconds, "Seconds to wait for sync (default 30)")
+      ->check(count_limit);
+
+  status_arguments status;
+  auto* status_cmd = add("status", "Ask a running blaze-node for its status",
+                         [&] { show_node_status(status, out); });
+  status_cmd->add_option("--node", status.node, "The node's control endpoint")
+      ->required()
+      ->type_name("HOST:PORT");
+  status_cmd->add_option("--secret-file", status.secret_file, "File holding the node secret")
+      ->type_name("FILE");
+  status_cmd->add_flag("--json", status.json, "Print the status as JSON");
+  status_cmd->add_option("--timeout", status.timeout_seconds, "Seconds to wait (default 10)")
       ->check(count_limit);
 
   try {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "blaze/runtime/inspect.hpp"
+#include "blaze/runtime/node_status.hpp"
 #include "blaze/runtime/relay_stats.hpp"
 
 #include <caf/atom.hpp>
@@ -26,6 +27,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(blaze, (blaze::change))
   CAF_ADD_TYPE_ID(blaze, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(blaze, (blaze::relay_stats))
+  CAF_ADD_TYPE_ID(blaze, (blaze::node_status))
 
   // Message tags of the database actor, named for what they ask.
   CAF_ADD_ATOM(blaze, blaze, put_atom, "put")
@@ -51,6 +53,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_ATOM(blaze, blaze, nodes_atom, "nodes")
   CAF_ADD_ATOM(blaze, blaze, links_atom, "links")
   CAF_ADD_ATOM(blaze, blaze, restart_atom, "restart")
+  // Asks a blaze-node for its node_status.
+  CAF_ADD_ATOM(blaze, blaze, status_atom, "status")
   // Serving databases on a socket; a link broker reporting it is established.
   CAF_ADD_ATOM(blaze, blaze, serve_atom, "serve")
   CAF_ADD_ATOM(blaze, blaze, established_atom, "linkup")

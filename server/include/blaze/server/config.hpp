@@ -1,0 +1,77 @@
+// The configuration of a blaze-node: a TOML file, with command-line
+// overrides applied on top, checked as a whole before anything is opened.
+// Secrets (the node secret, each database's password and sync secret) may
+// be written inline but are better kept in files of their own (mode 0600),
+// named relative to the config file.
+#pragma once
+
+#include "blaze/storage/status.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace blaze::server {
+
+enum class log_format { text, json }; // text: key=value per line
+
+struct database_config {
+  std::string name;
+  std::filesystem::path path; // default: <data_dir>/<name>
+  std::string password;
+  std::string sync_secret; // proves this database's sync links (remote sync: later)
+  bool create = true;      // create the store when it does not exist yet
+};
+
+// An in-process link between two hosted databases, as topology::connect_local.
+struct link_config {
+  std::string from;
+  std::string to;
+  std::string mode = "bidirectional"; // read_only, write_only or bidirectional
+};
+
+struct node_config {
+  std::filesystem::path source; // the file it came from
+  std::string name;
+  std::filesystem::path data_dir;
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 7420; // 0: any free port
+  std::string secret;               // clients of the status endpoint must prove it
+  std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
+  log_format format = log_format::text;
+  std::vector<database_config> databases;
+  std::vector<link_config> links;
+  // Things worth a warning that do not stop the node (inline secrets, secret
+  // files others can read).
+  std::vector<std::string> warnings;
+};
+
+// Command-line values that replace those of the file.
+struct config_overrides {
+  std::optional<std::string> name;
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::string> listen_host;
+  std::optional<std::uint16_t> listen_port;
+  std::optional<std::filesystem::path> secret_file;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+};
+
+// Reads, overrides and checks the config. Errors are invalid_argument (or
+// not_found for a missing config file) with a message that names the file,
+// the line when known, and the key: "node.toml:7: database[1].password_file:
+// cannot read 'x.pw': No such file or directory".
+result<node_config> load_config(const std::filesystem::path& file,
+                                const config_overrides& overrides = {});
+
+// As load_config, over TOML text; `source` names it in errors and its
+// directory anchors relative paths.
+result<node_config> parse_config(std::string_view toml_text, const std::filesystem::path& source,
+                                 const config_overrides& overrides = {});
+
+// "host:port" -> host and port ("[::1]:7420" for IPv6).
+result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text);
+
+} // namespace blaze::server
