@@ -76,6 +76,10 @@ struct link_state {
   // dialler (listener side; empty name without grants).
   std::vector<std::string> collections;
   std::string proof;                                // this side's proof for its hello
+  // Op batches read in one go, applied together (one write on the database's
+  // thread instead of one per batch), then acknowledged batch by batch.
+  std::vector<op> to_apply;
+  std::vector<std::uint64_t> to_ack;
 
   // op_sink requests waiting for the peer's hello, and applies waiting for acks.
   std::vector<caf::typed_response_promise<version_vector>> version_waiters;
@@ -331,14 +335,32 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
       return;
     }
   }
-  auto id = batch.batch;
-  self->request(st.db, caf::infinite, apply_atom_v, std::move(batch.ops))
+  st.to_ack.push_back(batch.batch);
+  if (st.to_apply.empty())
+    st.to_apply = std::move(batch.ops);
+  else
+    st.to_apply.insert(st.to_apply.end(), std::make_move_iterator(batch.ops.begin()),
+                       std::make_move_iterator(batch.ops.end()));
+}
+
+// Applies the batches that on_ops collected from one read.
+void apply_collected(link_broker* self) {
+  auto& st = self->state;
+  if (st.to_ack.empty())
+    return;
+  auto ids = std::move(st.to_ack);
+  st.to_ack.clear();
+  auto ops = std::move(st.to_apply);
+  st.to_apply.clear();
+  self->request(st.db, caf::infinite, apply_atom_v, std::move(ops))
     .then(
-      [self, id](apply_stats& stats) {
-        // No version in the ack: the relay on the other side tracks what it
+      [self, ids](apply_stats& stats) {
+        // No version in the acks: the relay on the other side tracks what it
         // sent, and asking the database again would cost a second wake-up of
-        // its thread on every batch.
-        send_frame(self, runtime::link_ack{id, stats.applied, stats.duplicates, {}});
+        // its thread. The counts of a merged apply go with its last batch.
+        for (std::size_t i = 0; i + 1 < ids.size(); ++i)
+          send_frame(self, runtime::link_ack{ids[i], 0, 0, {}});
+        send_frame(self, runtime::link_ack{ids.back(), stats.applied, stats.duplicates, {}});
       },
       [self](caf::error& e) {
         // The peer's ops were refused (invalid, or storage failed): say why.
@@ -383,6 +405,8 @@ void on_frames(link_broker* self, std::string_view bytes) {
       return;
     }
   }
+  if (!self->getf(caf::abstract_actor::is_terminated_flag))
+    apply_collected(self);
 }
 
 void on_bytes(link_broker* self, const std::vector<char>& buf) {
