@@ -208,11 +208,71 @@ bool valid_log_level(const std::string& level) {
   return levels.count(level) != 0;
 }
 
+std::vector<std::string> string_list(const config_reader& r, const toml::table& t,
+                                     const std::string& key_name, const char* key) {
+  std::vector<std::string> out;
+  auto* node = t.get(key);
+  if (!node)
+    return out;
+  auto* list = node->as_array();
+  if (!list)
+    r.fail(key_name, std::string{"expected a list of strings, got "}
+                       + config_reader::type_name(*node), &node->source());
+  for (auto& item : *list) {
+    auto* s = item.as_string();
+    if (!s || s->get().empty() || s->get().size() > 255)
+      r.fail(key_name, "expected collection names (1..255 characters)", &item.source());
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+std::vector<grant_config> read_grants(const config_reader& r, const toml::table& t,
+                                      const std::string& prefix, const std::string& who,
+                                      const database_config& db,
+                                      std::vector<std::string>& warnings) {
+  std::vector<grant_config> out;
+  auto* node = t.get("grant");
+  if (!node)
+    return out;
+  auto* list = node->as_array();
+  if (!list || !list->is_array_of_tables())
+    r.fail(prefix + "grant" + who, "expected [[database.grant]] tables", &node->source());
+  std::set<std::string> names{"sync"};
+  std::size_t index = 0;
+  for (auto& entry : *list) {
+    auto& g = *entry.as_table();
+    std::string gp = prefix + "grant[" + std::to_string(index++) + "].";
+    r.only_keys(g, gp, {"name", "secret", "secret_file", "collections", "read_only"});
+    grant_config grant;
+    auto name = r.string_at(g, gp, "name");
+    if (!name || name->empty())
+      r.fail(gp + "name" + who, "missing", &g.source());
+    if (!names.insert(*name).second)
+      r.fail(gp + "name" + who, "grant '" + *name + "' is given twice (\"sync\" is the "
+             "sync_secret's)", r.where(g, "name"));
+    grant.name = *name;
+    secret_setting secret{r.string_at(g, gp, "secret"), {}, nullptr, gp + "secret" + who,
+                          gp + "secret_file" + who, "secret"};
+    if (auto f = r.string_at(g, gp, "secret_file"))
+      secret.file = r.relative_to_file(*f);
+    secret.where = r.where(g, secret.file ? "secret_file" : "secret");
+    grant.secret = resolve_secret(r, secret, warnings);
+    if (grant.secret == db.password)
+      r.fail(gp + "secret" + who, "must differ from the database's password", secret.where);
+    grant.collections = string_list(r, g, gp + "collections" + who, "collections");
+    if (auto ro = r.bool_at(g, gp, "read_only"))
+      grant.read_only = *ro;
+    out.push_back(std::move(grant));
+  }
+  return out;
+}
+
 node_config read_config(const toml::table& doc, const config_reader& r,
                         const config_overrides& over) {
   node_config cfg;
   cfg.source = r.source();
-  r.only_keys(doc, "", {"node", "listen", "log", "database", "link"});
+  r.only_keys(doc, "", {"node", "listen", "log", "database", "link", "sync", "peer"});
 
   secret_setting node_secret{{}, {}, nullptr, "node.secret", "node.secret_file", "secret"};
   std::optional<fs::path> data_dir;
@@ -241,6 +301,24 @@ node_config read_config(const toml::table& doc, const config_reader& r,
         r.fail("listen.port", "expected a port number 0..65535, got " + std::to_string(*v),
                port_where);
       cfg.listen_port = static_cast<std::uint16_t>(*v);
+    }
+  }
+  if (auto* sync = r.table_at(doc, "sync")) {
+    r.only_keys(*sync, "sync.", {"host", "port", "socket"});
+    cfg.sync_enabled = true;
+    if (auto v = r.string_at(*sync, "sync.", "host"))
+      cfg.sync_host = *v;
+    if (auto v = r.integer_at(*sync, "sync.", "port")) {
+      if (*v < 0 || *v > 65535)
+        r.fail("sync.port", "expected a port number 0..65535, got " + std::to_string(*v),
+               r.where(*sync, "port"));
+      cfg.sync_port = static_cast<std::uint16_t>(*v);
+    }
+    if (auto v = r.string_at(*sync, "sync.", "socket")) {
+      cfg.sync_socket = r.relative_to_file(*v);
+      if (cfg.sync_socket.string().size() > 107)
+        r.fail("sync.socket", "'" + cfg.sync_socket.string() + "' is longer than a Unix socket "
+               "path may be (107 bytes)", r.where(*sync, "socket"));
     }
   }
   std::string format = "text";
@@ -275,6 +353,10 @@ node_config read_config(const toml::table& doc, const config_reader& r,
     node_secret.file = *over.secret_file;
     node_secret.where = nullptr;
     node_secret.file_key = "--secret-file";
+  }
+  if (over.sync_port) {
+    cfg.sync_enabled = true;
+    cfg.sync_port = *over.sync_port;
   }
   if (over.log_level) {
     cfg.log_level = *over.log_level;
@@ -322,7 +404,7 @@ node_config read_config(const toml::table& doc, const config_reader& r,
       std::string prefix = "database[" + std::to_string(index++) + "].";
       r.only_keys(t, prefix,
                   {"name", "path", "password", "password_file", "sync_secret", "sync_secret_file",
-                   "create"});
+                   "create", "grant"});
       database_config db;
       auto name = r.string_at(t, prefix, "name");
       if (!name)
@@ -367,6 +449,7 @@ node_config read_config(const toml::table& doc, const config_reader& r,
       if (db.sync_secret == db.password)
         r.fail(prefix + "sync_secret" + who, "must differ from the database's password",
                sync.where);
+      db.grants = read_grants(r, t, prefix, who, db, cfg.warnings);
       cfg.databases.push_back(std::move(db));
     }
   }
@@ -404,6 +487,69 @@ node_config read_config(const toml::table& doc, const config_reader& r,
         link.mode = *m;
       }
       cfg.links.push_back(std::move(link));
+    }
+  }
+
+  if (auto* node = doc.get("peer")) {
+    auto* list = node->as_array();
+    if (!list || !list->is_array_of_tables())
+      r.fail("peer",
+             "expected [[peer]] tables, got " + std::string{config_reader::type_name(*node)},
+             &node->source());
+    std::size_t index = 0;
+    for (auto& entry : *list) {
+      auto& t = *entry.as_table();
+      std::string prefix = "peer[" + std::to_string(index++) + "].";
+      r.only_keys(t, prefix,
+                  {"database", "remote", "host", "port", "socket", "mode", "secret",
+                   "secret_file", "access_secret", "access_secret_file"});
+      peer_config peer;
+      auto db_name = r.string_at(t, prefix, "database");
+      if (!db_name)
+        r.fail(prefix + "database", "missing", &t.source());
+      const database_config* db = nullptr;
+      for (auto& d : cfg.databases)
+        if (d.name == *db_name)
+          db = &d;
+      if (!db)
+        r.fail(prefix + "database", "no database named '" + *db_name + "' is configured",
+               r.where(t, "database"));
+      peer.database = *db_name;
+      peer.remote = r.string_at(t, prefix, "remote").value_or(peer.database);
+      peer.host = r.string_at(t, prefix, "host").value_or("");
+      if (auto p = r.integer_at(t, prefix, "port")) {
+        if (*p < 1 || *p > 65535)
+          r.fail(prefix + "port", "expected a port number 1..65535, got " + std::to_string(*p),
+                 r.where(t, "port"));
+        peer.port = static_cast<std::uint16_t>(*p);
+      }
+      if (auto s = r.string_at(t, prefix, "socket"))
+        peer.socket = r.relative_to_file(*s).string();
+      if (peer.host.empty() != (peer.port == 0))
+        r.fail(prefix + "host", "give both host and port (or neither, with socket)", &t.source());
+      if (peer.host.empty() && peer.socket.empty())
+        r.fail(prefix + "host", "missing: a peer needs host and port, or socket", &t.source());
+      if (auto m = r.string_at(t, prefix, "mode")) {
+        if (*m != "read_only" && *m != "write_only" && *m != "bidirectional")
+          r.fail(prefix + "mode",
+                 "unknown mode '" + *m + "' (read_only, write_only or bidirectional)",
+                 r.where(t, "mode"));
+        peer.mode = *m;
+      }
+      auto optional_secret = [&](const char* key, const char* file_key,
+                                 const std::string& fallback) {
+        secret_setting s{r.string_at(t, prefix, key), {}, nullptr, prefix + key,
+                         prefix + file_key, key};
+        if (auto f = r.string_at(t, prefix, file_key))
+          s.file = r.relative_to_file(*f);
+        if (!s.inline_value && !s.file)
+          return fallback;
+        s.where = r.where(t, s.file ? file_key : key);
+        return resolve_secret(r, s, cfg.warnings);
+      };
+      peer.secret = optional_secret("secret", "secret_file", cfg.secret);
+      peer.access_secret = optional_secret("access_secret", "access_secret_file", db->sync_secret);
+      cfg.peers.push_back(std::move(peer));
     }
   }
   return cfg;

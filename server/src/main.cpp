@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   config_overrides over;
   std::string listen;
   fs::path port_file;
+  fs::path sync_port_file;
   bool check_only = false;
   app.add_option("-c,--config", config_file, "Config file (TOML)")->required()->type_name("FILE");
   app.add_option("--name", over.name, "Node name (node.name)")->type_name("NAME");
@@ -88,6 +89,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", over.log_format, "text (key=value) or json (log.format)")
       ->type_name("FORMAT");
   app.add_option("--port-file", port_file, "Write the bound port to FILE once listening")
+      ->type_name("FILE");
+  app.add_option("--sync-port", over.sync_port,
+                 "Sync endpoint port, 0 for any (sync.port; turns sync on)")
+      ->type_name("PORT");
+  app.add_option("--sync-port-file", sync_port_file,
+                 "Write the bound sync port to FILE once listening")
       ->type_name("FILE");
   app.add_flag("--check-config", check_only, "Check the config and exit");
   try {
@@ -147,6 +154,14 @@ int main(int argc, char** argv) {
     if (!port_file.empty() && !write_port_file(port_file, *port)) {
       log_event(log_level::error, "start_failed",
                 {{"error", "cannot write the port file " + port_file.string()}});
+      (*n)->stop();
+      return exit_failure;
+    }
+    if (!sync_port_file.empty()
+        && (!(*n)->sync_port() || !write_port_file(sync_port_file, *(*n)->sync_port()))) {
+      log_event(log_level::error, "start_failed",
+                {{"error", "cannot write the sync port file " + sync_port_file.string()
+                             + " (is [sync] configured?)"}});
       (*n)->stop();
       return exit_failure;
     }

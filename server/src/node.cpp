@@ -207,6 +207,49 @@ result<std::uint16_t> node::listen() {
                                                  std::to_string(cfg_.listen_port) + ": " +
                                                  port.error().message()};
   port_ = *port;
+  if (cfg_.sync_enabled) {
+    actors::serve_access access;
+    access.link_secret = cfg_.secret;
+    for (auto& db : cfg_.databases) {
+      auto& grants = access.grants[db.name];
+      grants.push_back(actors::access_grant{"sync", db.sync_secret, {}, false});
+      for (auto& g : db.grants)
+        grants.push_back(actors::access_grant{g.name, g.secret, g.collections, g.read_only});
+    }
+    auto sync = topology_->serve_tcp(cfg_.sync_host, cfg_.sync_port, access);
+    if (!sync)
+      return blaze::error{sync.error().code(), "cannot serve sync on " + cfg_.sync_host + ":"
+                                                 + std::to_string(cfg_.sync_port) + ": "
+                                                 + sync.error().message()};
+    sync_port_ = *sync;
+    log_event(log_level::info, "sync_listening",
+              {{"host", cfg_.sync_host}, {"port", static_cast<std::uint64_t>(*sync)}});
+    if (!cfg_.sync_socket.empty()) {
+      if (auto r = topology_->serve_unix(cfg_.sync_socket.string(), access); !r)
+        return blaze::error{r.error().code(), "cannot serve sync on "
+                                                + cfg_.sync_socket.string() + ": "
+                                                + r.error().message()};
+      log_event(log_level::info, "sync_listening", {{"socket", cfg_.sync_socket.string()}});
+    }
+  }
+  for (auto& peer : cfg_.peers) {
+    auto mode = parse_mode(peer.mode);
+    if (!mode)
+      return mode.error();
+    actors::remote_database remote{peer.remote, peer.host, peer.port, peer.socket};
+    actors::sync_policy policy;
+    policy.mode = *mode;
+    policy.node_secret = peer.secret;
+    policy.access_secret = peer.access_secret;
+    auto id = topology_->enable_sync(peer.database, remote, policy);
+    auto where = peer.host.empty() ? peer.socket : peer.host + ":" + std::to_string(peer.port);
+    if (!id)
+      return blaze::error{id.error().code(), "peer " + peer.database + " -> " + peer.remote + "@"
+                                               + where + ": " + id.error().message()};
+    log_event(log_level::info, "peer_linked",
+              {{"link", *id}, {"database", peer.database}, {"remote", peer.remote},
+               {"at", where}, {"mode", peer.mode}});
+  }
   return *port;
 }
 

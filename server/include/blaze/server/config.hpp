@@ -17,12 +17,38 @@ namespace blaze::server {
 
 enum class log_format { text, json }; // text: key=value per line
 
+// Who may sync a database, and what: a client proves `secret` (bound to the
+// secure channel, never sent) and may then sync only `collections` (empty:
+// all), and only pull when read_only.
+struct grant_config {
+  std::string name;
+  std::string secret;
+  std::vector<std::string> collections;
+  bool read_only = false;
+};
+
 struct database_config {
   std::string name;
   std::filesystem::path path; // default: <data_dir>/<name>
   std::string password;
-  std::string sync_secret; // proves this database's sync links (remote sync: later)
-  bool create = true;      // create the store when it does not exist yet
+  // Proves this database's sync links: the grant "sync" (every collection,
+  // both ways), and what this node proves to its peers for it.
+  std::string sync_secret;
+  std::vector<grant_config> grants; // [[database.grant]], besides "sync"
+  bool create = true;               // create the store when it does not exist yet
+};
+
+// Cluster: a hosted database kept in sync with a database on another node
+// (as topology::enable_sync), re-dialled with backoff when that node is down.
+struct peer_config {
+  std::string database;           // the hosted database
+  std::string remote;             // its name on the other node (default: the same)
+  std::string host;               // the other node's sync endpoint
+  std::uint16_t port = 0;
+  std::string socket;             // or / and its Unix socket (preferred when it answers)
+  std::string mode = "bidirectional";
+  std::string secret;             // the other node's secret (default: this node's)
+  std::string access_secret;      // default: the database's sync secret
 };
 
 // An in-process link between two hosted databases, as topology::connect_local.
@@ -41,8 +67,15 @@ struct node_config {
   std::string secret;               // clients of the status endpoint must prove it
   std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
   log_format format = log_format::text;
+  // Sync endpoint ([sync]): TCP, and optionally a Unix socket for clients
+  // on this machine. Off when the file has no [sync] table.
+  bool sync_enabled = false;
+  std::string sync_host = "127.0.0.1";
+  std::uint16_t sync_port = 7421; // 0: any free port
+  std::filesystem::path sync_socket;
   std::vector<database_config> databases;
   std::vector<link_config> links;
+  std::vector<peer_config> peers;
   // Things worth a warning that do not stop the node (inline secrets, secret
   // files others can read).
   std::vector<std::string> warnings;
@@ -57,6 +90,7 @@ struct config_overrides {
   std::optional<std::filesystem::path> secret_file;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<std::uint16_t> sync_port; // also turns the sync endpoint on
 };
 
 // Reads, overrides and checks the config. Errors are invalid_argument (or

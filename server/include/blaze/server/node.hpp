@@ -40,7 +40,14 @@ public:
   // Publishes the node actor on the configured host and port through the
   // secure middleman; peers must prove the node secret. Returns the bound
   // port (the configured one, or the one picked for port 0).
+  // Then serves the databases for sync when [sync] is configured (TCP, and
+  // the Unix socket when set): every link must prove the node secret in the
+  // secure channel and a grant of its database (see grant_config). Last,
+  // links the configured peers, which are re-dialled until they answer.
   result<std::uint16_t> listen();
+
+  // The bound sync port, once listen() served sync over TCP.
+  std::optional<std::uint16_t> sync_port() const { return sync_port_; }
 
   // The status as a remote peer would see it (a blocking request).
   result<node_status> status();
@@ -61,6 +68,7 @@ private:
   std::unique_ptr<actors::topology> topology_;
   node_actor actor_;
   std::optional<std::uint16_t> port_;
+  std::optional<std::uint16_t> sync_port_;
   bool stopped_ = false;
 };
 

@@ -1,0 +1,341 @@
+// Remote sync through real blaze-node processes on loopback: clients in this
+// process sync a database through a node (live, both ways), a node killed
+// mid-sync and restarted loses nothing, wrong credentials are refused with
+// nothing transferred, and three nodes replicating a database converge
+// after one of them is killed and restarted. Every wait is bounded.
+#include "child_process.hpp"
+#include "scratch_dir.hpp"
+
+#include "blaze/actors/database_actor.hpp"
+#include "blaze/actors/topology.hpp"
+#include "blaze/runtime/system_config.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace blaze;
+using blaze_test::child_process;
+using blaze_test::scratch_dir;
+using blaze_test::slurp;
+using blaze_test::write_file;
+
+namespace {
+
+const std::string node_path = BLAZE_NODE_PATH;
+const std::string node_secret = "cluster node secret";
+const std::string notes_sync = "notes sync secret";
+const std::string reader_key = "reader key";
+
+std::uint16_t free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+template <class F>
+bool eventually(F f, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f())
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return f();
+}
+
+// One blaze-node hosting "notes" (grants: "sync" for everything, "reader"
+// for collection "notes" only, read-only), serving sync on a fixed port so
+// that it comes back on the same one after a restart.
+class node_process {
+public:
+  node_process(const fs::path& dir, const std::string& name, std::uint16_t sync_port,
+               const std::string& peers_toml = {})
+    : dir_(dir / name), sync_port_(sync_port) {
+    fs::create_directories(dir_ / "secrets");
+    write_file(dir_ / "secrets/node.secret", node_secret + "\n");
+    write_file(dir_ / "secrets/notes.password", "notes password " + name + "\n");
+    write_file(dir_ / "secrets/notes.sync", notes_sync + "\n");
+    write_file(dir_ / "secrets/reader.key", reader_key + "\n");
+    write_file(dir_ / "node.toml", R"([node]
+name = ")" + name + R"("
+data_dir = "data"
+secret_file = "secrets/node.secret"
+
+[listen]
+host = "127.0.0.1"
+port = 0
+
+[sync]
+host = "127.0.0.1"
+port = )" + std::to_string(sync_port) + R"(
+
+[log]
+level = "info"
+
+[[database]]
+name = "notes"
+password_file = "secrets/notes.password"
+sync_secret_file = "secrets/notes.sync"
+
+[[database.grant]]
+name = "reader"
+secret_file = "secrets/reader.key"
+collections = ["notes"]
+read_only = true
+)" + peers_toml);
+    start();
+  }
+
+  void start() {
+    fs::remove(dir_ / "sync.port");
+    process_ = std::make_unique<child_process>(
+      std::vector<std::string>{node_path, "--config", (dir_ / "node.toml").string(),
+                               "--sync-port-file", (dir_ / "sync.port").string()},
+      dir_ / "node.out", dir_ / "node.err");
+    bool up = eventually([&] { return fs::exists(dir_ / "sync.port"); }, 20s);
+    BOOST_REQUIRE_MESSAGE(up, "node did not start: " + slurp(dir_ / "node.err"));
+  }
+  void kill9() {
+    process_->signal(SIGKILL);
+    process_->wait(10s);
+  }
+  int stop() {
+    process_->signal(SIGTERM);
+    return process_->exit_code(30s);
+  }
+  std::uint16_t sync_port() const { return sync_port_; }
+  std::string log() const { return slurp(dir_ / "node.err"); }
+
+private:
+  fs::path dir_;
+  std::uint16_t sync_port_;
+  std::unique_ptr<child_process> process_;
+};
+
+// An embedding application: its own database and topology, synced with a
+// node through enable_sync.
+struct client {
+  actors::database_actor db;
+  std::unique_ptr<actors::topology> topo;
+  actors::link_id link = 0;
+  caf::actor_system& sys;
+
+  client(caf::actor_system& s, const fs::path& dir, const std::string& name) : sys(s) {
+    open_options o;
+    o.kdf_log2_n = 10;
+    auto r = actors::open_database(sys, name, dir / name, "client password", o);
+    BOOST_REQUIRE(r.ok());
+    db = *r;
+    actors::topology_options to;
+    to.first_backoff = 50ms;
+    to.max_backoff = 500ms;
+    topo = std::make_unique<actors::topology>(sys, to);
+    BOOST_REQUIRE(topo->register_db(db, name).ok());
+  }
+  ~client() {
+    topo.reset();
+    caf::scoped_actor self{sys};
+    self->send_exit(db, caf::exit_reason::user_shutdown);
+    self->wait_for(db);
+  }
+  void sync(std::uint16_t port, actors::sync_policy policy = default_policy()) {
+    auto id = topo->enable_sync(topo->nodes().front().name,
+                                actors::remote_database{"notes", "127.0.0.1", port, {}}, policy);
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+    link = *id;
+  }
+  static actors::sync_policy default_policy() {
+    actors::sync_policy p;
+    p.node_secret = node_secret;
+    p.access_secret = notes_sync;
+    return p;
+  }
+  void put(const std::string& id, const std::string& coll = "notes") {
+    caf::scoped_actor self{sys};
+    self->request(db, 10s, put_atom_v, coll, id, field_map{{"by", id}})
+      .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+  }
+  std::uint64_t count(const std::string& coll = "notes") {
+    caf::scoped_actor self{sys};
+    std::uint64_t n = 0;
+    self->request(db, 10s, count_atom_v, coll)
+      .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+    return n;
+  }
+  // The link's last error once it failed at least twice.
+  std::string refusal() {
+    std::string why;
+    eventually([&] {
+      auto links = topo->links();
+      if (links.empty())
+        return false;
+      why = links[0].last_error();
+      return links[0].state == actors::link_state::restarting && links[0].restarts() >= 2;
+    });
+    BOOST_TEST_MESSAGE("refused: " << why);
+    return why;
+  }
+};
+
+struct sync_fixture {
+  scratch_dir dir{"sync"};
+  runtime::system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  sync_fixture() {
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.enable-automatic-connections", false);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(remote_sync, sync_fixture)
+
+BOOST_AUTO_TEST_CASE(two_clients_converge_live_through_the_node) {
+  node_process node{dir.path(), "node-a", free_tcp_port()};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  for (int i = 0; i < 20; ++i)
+    one.put("offline-" + std::to_string(i)); // written before sync: goes out on connect
+  one.sync(node.sync_port());
+  two.sync(node.sync_port());
+  for (int i = 0; i < 100; ++i)
+    one.put("one-" + std::to_string(i));
+  for (int i = 0; i < 50; ++i)
+    two.put("two-" + std::to_string(i));
+  BOOST_TEST(eventually([&] { return one.count() == 170 && two.count() == 170; }));
+  // Live: a single change on one client reaches the other.
+  two.put("late");
+  BOOST_TEST(eventually([&] { return one.count() == 171; }));
+  BOOST_TEST(node.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_killed_mid_sync_and_restarted_loses_nothing) {
+  node_process node{dir.path(), "node-a", free_tcp_port()};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  one.sync(node.sync_port());
+  two.sync(node.sync_port());
+  for (int i = 0; i < 3000; ++i) {
+    one.put("r" + std::to_string(i));
+    if (i == 1000)
+      node.kill9();
+  }
+  two.put("while-the-node-was-down");
+  node.start();
+  BOOST_TEST(eventually([&] { return two.count() == 3001 && one.count() == 3001; }, 60s),
+             "one " << one.count() << ", two " << two.count());
+  BOOST_TEST(node.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_credentials_are_refused_and_nothing_is_transferred) {
+  node_process node{dir.path(), "node-a", free_tcp_port()};
+  client writer{*sys, dir.path(), "writer"};
+  writer.sync(node.sync_port());
+  writer.put("n1");
+  writer.put("s1", "secret");
+  BOOST_REQUIRE(eventually([&] {
+    auto links = writer.topo->links();
+    return !links.empty() && links[0].lag() == 0 && links[0].state == actors::link_state::running;
+  }));
+  {
+    client c{*sys, dir.path(), "wrong-node-secret"};
+    auto p = client::default_policy();
+    p.node_secret = "not the node secret";
+    c.sync(node.sync_port(), p);
+    BOOST_TEST(c.refusal().find("authentication failed") != std::string::npos);
+    BOOST_TEST(c.count() == 0u);
+  }
+  {
+    client c{*sys, dir.path(), "wrong-access-secret"};
+    auto p = client::default_policy();
+    p.access_secret = "not the notes secret";
+    c.sync(node.sync_port(), p);
+    BOOST_TEST(c.refusal().find("did not prove an access secret") != std::string::npos);
+    BOOST_TEST(c.count() == 0u);
+  }
+  {
+    // The reader grant covers collection "notes" only, and only pulling.
+    client c{*sys, dir.path(), "greedy-reader"};
+    auto p = client::default_policy();
+    p.access_secret = reader_key;
+    p.mode = actors::link_mode::write_only; // pull only
+    p.collections = {"notes", "secret"};
+    c.sync(node.sync_port(), p);
+    BOOST_TEST(c.refusal().find("not granted collection 'secret'") != std::string::npos);
+    BOOST_TEST(c.count() + c.count("secret") == 0u);
+  }
+  {
+    client c{*sys, dir.path(), "pushing-reader"};
+    auto p = client::default_policy();
+    p.access_secret = reader_key;
+    c.sync(node.sync_port(), p); // bidirectional: would push
+    BOOST_TEST(c.refusal().find("may only read") != std::string::npos);
+  }
+  // The reader within its grant gets "notes" and nothing else.
+  client reader{*sys, dir.path(), "reader"};
+  auto p = client::default_policy();
+  p.access_secret = reader_key;
+  p.mode = actors::link_mode::write_only;
+  reader.sync(node.sync_port(), p);
+  BOOST_TEST(eventually([&] { return reader.count() == 1; }));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(reader.count("secret") == 0u);
+  BOOST_TEST(node.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(three_nodes_converge_after_one_is_killed_and_restarted) {
+  auto pa = free_tcp_port(), pb = free_tcp_port(), pc = free_tcp_port();
+  auto peer = [](std::uint16_t port) {
+    return "\n[[peer]]\ndatabase = \"notes\"\nhost = \"127.0.0.1\"\nport = "
+           + std::to_string(port) + "\n";
+  };
+  // A triangle: b links to a, c links to a and b.
+  node_process a{dir.path(), "node-a", pa};
+  node_process b{dir.path(), "node-b", pb, peer(pa)};
+  node_process c{dir.path(), "node-c", pc, peer(pa) + peer(pb)};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  one.sync(pa);
+  two.sync(pc);
+  for (int i = 0; i < 1000; ++i) {
+    one.put("one-" + std::to_string(i));
+    if (i == 300)
+      b.kill9();
+  }
+  for (int i = 0; i < 200; ++i)
+    two.put("two-" + std::to_string(i));
+  b.start();
+  BOOST_TEST(eventually([&] { return one.count() == 1200 && two.count() == 1200; }, 60s),
+             "one " << one.count() << ", two " << two.count());
+  // The restarted node has everything too.
+  client three{*sys, dir.path(), "three"};
+  three.sync(pb);
+  BOOST_TEST(eventually([&] { return three.count() == 1200; }, 60s), "three " << three.count());
+  BOOST_TEST(a.stop() == 0);
+  BOOST_TEST(b.stop() == 0);
+  BOOST_TEST(c.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
