@@ -268,6 +268,108 @@ BOOST_AUTO_TEST_CASE(bad_links_are_refused) {
   expect_error(with("mode = \"read_only\"", "mode = \"sideways\""), {"link[0].mode", "sideways"});
 }
 
+const char* sync_config = R"(
+[node]
+name = "node-a"
+data_dir = "data"
+secret_file = "secrets/node.secret"
+
+[sync]
+host = "127.0.0.1"
+port = 7421
+socket = "run/node.sock"
+
+[[database]]
+name = "notes"
+password_file = "secrets/notes.password"
+sync_secret_file = "secrets/notes.sync"
+
+[[database.grant]]
+name = "mobile"
+secret = "mobile key"
+collections = ["notes", "tags"]
+read_only = true
+
+[[peer]]
+database = "notes"
+host = "10.0.0.2"
+port = 7421
+
+[[peer]]
+database = "notes"
+remote = "notes-copy"
+socket = "/run/other.sock"
+mode = "read_only"
+secret = "other node secret"
+access_secret = "other access secret"
+)";
+
+BOOST_AUTO_TEST_CASE(sync_grants_and_peers_are_read_with_their_defaults) {
+  good_setup s;
+  write_file(s.file, sync_config);
+  auto cfg = load_config(s.file);
+  BOOST_REQUIRE_MESSAGE(cfg, describe(cfg));
+  BOOST_TEST(cfg->sync_enabled);
+  BOOST_TEST(cfg->sync_host == "127.0.0.1");
+  BOOST_TEST(cfg->sync_port == 7421);
+  BOOST_TEST(cfg->sync_socket == s.dir / "run/node.sock");
+  BOOST_REQUIRE(cfg->databases.size() == 1u);
+  auto& grants = cfg->databases[0].grants;
+  BOOST_REQUIRE(grants.size() == 1u);
+  BOOST_TEST(grants[0].name == "mobile");
+  BOOST_TEST(grants[0].secret == "mobile key");
+  BOOST_TEST((grants[0].collections == std::vector<std::string>{"notes", "tags"}));
+  BOOST_TEST(grants[0].read_only);
+  BOOST_REQUIRE(cfg->peers.size() == 2u);
+  auto& p0 = cfg->peers[0];
+  BOOST_TEST(p0.remote == "notes"); // the same name by default
+  BOOST_TEST(p0.host == "10.0.0.2");
+  BOOST_TEST(p0.port == 7421);
+  BOOST_TEST(p0.mode == "bidirectional");
+  BOOST_TEST(p0.secret == "node secret");             // this node's secret
+  BOOST_TEST(p0.access_secret == "notes sync secret"); // the database's sync secret
+  auto& p1 = cfg->peers[1];
+  BOOST_TEST(p1.remote == "notes-copy");
+  BOOST_TEST(p1.socket == "/run/other.sock");
+  BOOST_TEST(p1.host.empty());
+  BOOST_TEST(p1.secret == "other node secret");
+  BOOST_TEST(p1.access_secret == "other access secret");
+  // Without [sync] the endpoint is off; --sync-port turns it on.
+  write_file(s.file, good_config);
+  auto off = load_config(s.file);
+  BOOST_REQUIRE(off);
+  BOOST_TEST(!off->sync_enabled);
+  config_overrides over;
+  over.sync_port = 0;
+  auto on = load_config(s.file, over);
+  BOOST_REQUIRE(on);
+  BOOST_TEST(on->sync_enabled);
+  BOOST_TEST(on->sync_port == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_sync_grants_and_peers_are_refused) {
+  auto in_sync = [](const std::string& from, const std::string& to) {
+    std::string text = sync_config;
+    auto at = text.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    return text;
+  };
+  expect_error(in_sync("port = 7421\nsocket", "port = 70000\nsocket"), {"sync.port", "70000"});
+  expect_error(in_sync("name = \"mobile\"", "name = \"sync\""), {"grant[0].name", "twice"});
+  expect_error(in_sync("secret = \"mobile key\"", "secret = \"\""), {"grant[0].secret"});
+  expect_error(in_sync("collections = [\"notes\", \"tags\"]", "collections = \"notes\""),
+               {"grant[0].collections", "list of strings"});
+  expect_error(in_sync("read_only = true", "readonly = true"), {"grant[0].readonly", "unknown key"});
+  expect_error(in_sync("database = \"notes\"\nhost", "database = \"nope\"\nhost"),
+               {"peer[0].database", "nope"});
+  expect_error(in_sync("host = \"10.0.0.2\"\nport = 7421\n", "host = \"10.0.0.2\"\n"),
+               {"peer[0].host", "both host and port"});
+  expect_error(in_sync("socket = \"/run/other.sock\"\n", ""), {"peer[1].host", "missing"});
+  expect_error(in_sync("mode = \"read_only\"\nsecret", "mode = \"up\"\nsecret"),
+               {"peer[1].mode", "up"});
+}
+
 BOOST_AUTO_TEST_CASE(endpoints_parse_as_host_and_port) {
   auto e = blaze::server::parse_endpoint("127.0.0.1:7420");
   BOOST_REQUIRE(e);
