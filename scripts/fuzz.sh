@@ -26,9 +26,11 @@ channel_sources=(
   runtime/src/known_nodes.cpp
   storage/src/status.cpp
 )
-# The relay link's frame reader, with the storage op codec it decodes batches with.
+# The relay link's frame reader, with the storage op codec it decodes batches with
+# and the HMAC of its access proofs.
 link_sources=(
   runtime/src/link_protocol.cpp
+  runtime/src/channel_crypto.cpp
   storage/src/codec.cpp
   storage/src/value.cpp
   storage/src/names.cpp
