@@ -166,8 +166,10 @@ void established(link_broker* self) {
   st.version_waiters.clear();
   st.node_waiters.clear();
   if (st.sends_ops) {
+    // The relay reports to the link, which passes its reports on to the
+    // supervisor and to the peer (as progress frames).
     st.relay = spawn_relay(self->system(), st.db, caf::actor_cast<op_sink>(self),
-                           st.options.relay, st.options.report_to);
+                           st.options.relay, caf::actor_cast<caf::actor>(self));
     // The relay dies with the link, and the link with the relay.
     self->link_to(st.relay);
   }
@@ -384,6 +386,22 @@ void on_ack(link_broker* self, runtime::link_ack& ack) {
   st.in_flight.erase(i);
 }
 
+// The peer's relay reported: the incoming direction's progress, for the
+// supervisor.
+void on_progress(link_broker* self, const runtime::link_progress& p) {
+  auto& st = self->state;
+  if (!st.peer || !st.accepts_ops) {
+    fail(self, errc::protocol_error, "progress on a link that carries no ops this way");
+    return;
+  }
+  if (st.options.report_to) {
+    relay_stats stats;
+    stats.ops_relayed = p.ops_relayed;
+    stats.lag = p.lag;
+    self->send(st.options.report_to, stats_atom_v, caf::actor_cast<caf::actor>(self), stats);
+  }
+}
+
 void on_frames(link_broker* self, std::string_view bytes) {
   auto& st = self->state;
   std::vector<link_frame> frames;
@@ -400,6 +418,8 @@ void on_frames(link_broker* self, std::string_view bytes) {
       on_ops(self, *o);
     else if (auto* a = std::get_if<runtime::link_ack>(&f))
       on_ack(self, *a);
+    else if (auto* p = std::get_if<runtime::link_progress>(&f))
+      on_progress(self, *p);
     else if (auto* e = std::get_if<runtime::link_error>(&f)) {
       end(self, link_error(e->code, "the peer closed the link: " + e->message));
       return;
@@ -467,6 +487,15 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
     [self](const caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
     [self](const caf::io::connection_closed_msg&) {
       fail(self, errc::closed, "the peer closed the connection");
+    },
+    // The outgoing relay's reports.
+    [self](stats_atom, const relay_actor& relay, const relay_stats& stats) {
+      auto& st = self->state;
+      if (relay != st.relay)
+        return;
+      if (st.options.report_to)
+        self->send(st.options.report_to, stats_atom_v, relay, stats);
+      send_frame(self, runtime::link_progress{stats.ops_relayed, stats.lag});
     },
     // Never answered: only the request's timeout matters (see above).
     [self](hello_deadline_atom) { return self->make_response_promise(); },

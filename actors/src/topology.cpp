@@ -301,12 +301,10 @@ void on_established(topology_pointer self, link_event& ev) {
       link.info.peer = ev.peer;
       for (auto& d : link.directions) {
         bool outgoing = d.info.from == link.dial->local;
-        if (outgoing) {
+        if (outgoing)
           d.info.relay = ev.relay;
-          // Running once the relay reports; until then still starting.
-        } else {
-          d.info.state = link_state::running;
-        }
+        // Either way running once the relay reports (the peer's relay, for
+        // the incoming direction, through progress frames).
       }
       return;
     }
@@ -329,7 +327,7 @@ void on_established(topology_pointer self, link_event& ev) {
     direction_state d;
     d.info.from = peer_name;
     d.info.to = ev.local;
-    d.info.state = link_state::running;
+    d.info.state = link_state::starting; // running once the peer's relay reports
     link.directions.push_back(std::move(d));
   }
   if (ev.sends_ops) {
@@ -662,6 +660,24 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         d->info.state = link_state::running;
     },
     [self](established_atom, link_event& ev) { on_established(self, ev); },
+    [self](stats_atom, const caf::actor& conn, const relay_stats& stats) {
+      for (auto& [id, link] : self->state.links) {
+        if (link.connection != conn)
+          continue;
+        // The incoming direction: the one without a relay of ours.
+        for (auto& d : link.directions) {
+          bool incoming = d.info.to == (link.dial ? link.dial->local : link.info.to);
+          if (!incoming)
+            continue;
+          d.info.ops_relayed = stats.ops_relayed;
+          d.info.lag = stats.lag;
+          d.info.last_report = caf::make_timestamp();
+          if (d.info.state == link_state::starting)
+            d.info.state = link_state::running;
+        }
+        return;
+      }
+    },
     [self](connect_atom, const std::string& local, const std::string& path,
            const std::string& remote, link_mode mode, link_access& access) -> caf::result<link_id> {
       if (auto err = check_local(self, local))

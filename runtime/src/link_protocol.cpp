@@ -12,7 +12,7 @@ namespace {
 
 constexpr char magic[4] = {'B', 'L', 'Z', 'L'};
 
-enum class frame_type : std::uint8_t { hello = 1, ops = 2, ack = 3, error = 4 };
+enum class frame_type : std::uint8_t { hello = 1, ops = 2, ack = 3, error = 4, progress = 5 };
 
 void put_u32(std::string& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -109,6 +109,11 @@ struct body_encoder {
     put_u64(out, a.duplicates);
     out.append(encode(a.have));
   }
+  void operator()(const link_progress& p) const {
+    out.push_back(static_cast<char>(frame_type::progress));
+    put_u64(out, p.ops_relayed);
+    put_u64(out, p.lag);
+  }
   void operator()(const link_error& e) const {
     out.push_back(static_cast<char>(frame_type::error));
     out.push_back(static_cast<char>(e.code));
@@ -191,6 +196,12 @@ result<link_frame> decode_frame_body(std::string_view body) {
         return malformed("ack version vector");
       a.have = std::move(*have);
       return link_frame{std::move(a)};
+    }
+    case frame_type::progress: {
+      link_progress p;
+      if (!in.u64(p.ops_relayed) || !in.u64(p.lag) || !in.at_end())
+        return malformed("progress");
+      return link_frame{p};
     }
     case frame_type::error: {
       link_error e;

@@ -269,7 +269,17 @@ BOOST_AUTO_TEST_CASE(topologies_in_two_processes_converge_and_show_the_link) {
   BOOST_TEST((l->state == actors::link_state::running));
   BOOST_TEST(l->peer != 0u);
   BOOST_TEST(l->lag() == 0u);
-  BOOST_TEST(l->ops_relayed() >= 200u); // the outgoing direction's relay reported
+  BOOST_TEST(l->ops_relayed() >= 220u); // both directions' relays reported
+  // The incoming direction's figures come from the peer's relay (progress frames).
+  BOOST_REQUIRE(l->relays.size() == 2u);
+  for (auto& r : l->relays) {
+    BOOST_TEST((r.state == actors::link_state::running));
+    BOOST_TEST(r.lag == 0u);
+    if (r.to == "a")
+      BOOST_TEST(r.ops_relayed == 20u);
+    else
+      BOOST_TEST(r.ops_relayed == 200u);
+  }
   // The serving side shows the link it accepted, seen from its end.
   BOOST_TEST(peer.command("links") == "LINKS 1 bidirectional running");
   auto json = topo.graph_json();

@@ -129,6 +129,21 @@ BOOST_AUTO_TEST_CASE(hello_of_another_version_names_both_versions) {
              != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(progress_round_trips_and_a_short_one_is_refused) {
+  std::string wire;
+  encode_frame(link_progress{123456789, 42}, wire);
+  auto frames = read_all(wire, 1);
+  BOOST_TEST_REQUIRE(frames.size() == 1u);
+  auto* p = std::get_if<link_progress>(&frames[0]);
+  BOOST_TEST_REQUIRE(p != nullptr);
+  BOOST_TEST(p->ops_relayed == 123456789u);
+  BOOST_TEST(p->lag == 42u);
+  // Length 9: type + one u64, the lag missing.
+  std::string short_one("\0\0\0\x09\x05", 5);
+  short_one.append(8, '\0');
+  BOOST_TEST((feed_error(short_one) == errc::protocol_error));
+}
+
 BOOST_AUTO_TEST_CASE(hello_access_fields_round_trip) {
   auto h = sample_hello();
   h.proof = link_proof("secret", std::string(32, 'b'), true, "notes");

@@ -173,6 +173,8 @@ using topology_actor = caf::typed_actor<
   caf::reacts_to<restart_atom, link_id>,
   // A relay's periodic report.
   caf::reacts_to<stats_atom, relay_actor, relay_stats>,
+  // A socket link's report of the peer's relay (its incoming direction).
+  caf::reacts_to<stats_atom, caf::actor, relay_stats>,
   // A socket link's connection came up (sent by its broker).
   caf::reacts_to<established_atom, link_event>>;
 

@@ -64,7 +64,16 @@ struct link_error {
   std::string message; // at most max_error_message bytes
 };
 
-using link_frame = std::variant<link_hello, link_ops, link_ack, link_error>;
+// The sending side's relay progress, sent with each of its reports: the ops
+// it delivered on this connection and the ops the receiver still lacks, so
+// that the receiving side can show (and wait on) the lag of its incoming
+// direction too.
+struct link_progress {
+  std::uint64_t ops_relayed = 0;
+  std::uint64_t lag = 0;
+};
+
+using link_frame = std::variant<link_hello, link_ops, link_ack, link_error, link_progress>;
 
 constexpr std::size_t max_error_message = 1024;
 
