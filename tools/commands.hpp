@@ -95,4 +95,19 @@ struct status_arguments {
 
 void show_node_status(const status_arguments& args, std::ostream& out);
 
+// Syncing the store with a database on a blaze-node.
+struct sync_arguments {
+  std::string node;               // HOST:PORT of its sync endpoint
+  std::string socket;             // its Unix socket (preferred when it answers)
+  std::string database;           // the database's name on the node
+  std::string mode = "both";      // push, pull or both
+  std::string collections;        // comma-separated; empty: all the grant allows
+  std::string secret_file;        // node secret; empty: BLAZE_NODE_SECRET or the terminal
+  std::string access_secret_file; // empty: BLAZE_ACCESS_SECRET or the terminal
+  bool follow = false;
+  unsigned timeout_seconds = 30;
+};
+
+void sync_with_node(const store_options& store, const sync_arguments& args, std::ostream& out);
+
 } // namespace blaze::cli

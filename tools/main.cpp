@@ -21,7 +21,8 @@ Environment:
   BLAZE_PASSWORD      the store's password; without it blaze asks on the terminal
                       (passwords are never accepted as arguments)
   BLAZE_NEW_PASSWORD  the new password for `passwd`; without it blaze asks twice
-  BLAZE_NODE_SECRET   the node secret for `status` when --secret-file is not given
+  BLAZE_NODE_SECRET   the node secret for `status` and `sync` when --secret-file is not given
+  BLAZE_ACCESS_SECRET the database access secret for `sync` without --access-secret-file
   BLAZE_KDF_LOG2_N    scrypt cost (N = 2^value, 4..24) for a store made by `init`
                       or a password set by `passwd`; default 15. Low values are
                       for tests and demos only.
@@ -177,6 +178,27 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   status_cmd->add_flag("--json", status.json, "Print the status as JSON");
   status_cmd->add_option("--timeout", status.timeout_seconds, "Seconds to wait (default 10)")
+      ->check(count_limit);
+
+  sync_arguments sync;
+  auto* sync_cmd = add("sync", "Sync the store with a database on a blaze-node",
+                       [&] { sync_with_node(store, sync, out); });
+  sync_cmd->add_option("--node", sync.node, "The node's sync endpoint")->type_name("HOST:PORT");
+  sync_cmd->add_option("--socket", sync.socket, "The node's Unix socket (preferred when it answers)")
+      ->type_name("PATH");
+  sync_cmd->add_option("--database", sync.database, "The database's name on the node")
+      ->required()
+      ->type_name("NAME");
+  sync_cmd->add_option("--mode", sync.mode, "push, pull or both (default)")->type_name("MODE");
+  sync_cmd->add_option("--collections", sync.collections, "Only these (comma-separated)")
+      ->type_name("LIST");
+  sync_cmd->add_option("--secret-file", sync.secret_file, "File holding the node secret")
+      ->type_name("FILE");
+  sync_cmd->add_option("--access-secret-file", sync.access_secret_file,
+                       "File holding the database's access secret")
+      ->type_name("FILE");
+  sync_cmd->add_flag("--follow", sync.follow, "Stay in sync until SIGINT or SIGTERM");
+  sync_cmd->add_option("--timeout", sync.timeout_seconds, "Seconds to wait for sync (default 30)")
       ->check(count_limit);
 
   try {

@@ -6,6 +6,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -125,6 +127,22 @@ std::string read_password(const char* env_var, const std::string& prompt, confir
       throw tool_error("the passwords do not match");
   }
   return password;
+}
+
+std::string read_secret_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw tool_error("cannot read the secret file '" + file + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  if (!secret.empty() && secret.back() == '\n')
+    secret.pop_back();
+  if (!secret.empty() && secret.back() == '\r')
+    secret.pop_back();
+  if (secret.empty())
+    throw tool_error("the secret file '" + file + "' is empty");
+  return secret;
 }
 
 } // namespace blaze::cli

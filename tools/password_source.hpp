@@ -15,4 +15,8 @@ enum class confirmation { once, twice };
 std::string read_password(const char* env_var, const std::string& prompt,
                           confirmation confirm = confirmation::once);
 
+// A secret kept in a file of its own; one trailing line break is not part
+// of it. Throws tool_error when the file cannot be read or is empty.
+std::string read_secret_file(const std::string& file);
+
 } // namespace blaze::cli

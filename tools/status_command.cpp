@@ -20,25 +20,6 @@
 
 namespace blaze::cli {
 
-namespace {
-
-std::string read_secret_file(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw tool_error("cannot read the secret file '" + file + "': " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  if (!secret.empty() && secret.back() == '\n')
-    secret.pop_back();
-  if (!secret.empty() && secret.back() == '\r')
-    secret.pop_back();
-  if (secret.empty())
-    throw tool_error("the secret file '" + file + "' is empty");
-  return secret;
-}
-
-} // namespace
 
 void show_node_status(const status_arguments& args, std::ostream& out) {
   auto endpoint = server::parse_endpoint(args.node);

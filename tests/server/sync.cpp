@@ -338,4 +338,42 @@ BOOST_AUTO_TEST_CASE(three_nodes_converge_after_one_is_killed_and_restarted) {
   BOOST_TEST(c.stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(the_blaze_cli_syncs_a_store_through_the_node) {
+  node_process node{dir.path(), "node-a", free_tcp_port()};
+  client one{*sys, dir.path(), "one"};
+  one.sync(node.sync_port());
+  for (int i = 0; i < 30; ++i)
+    one.put("lib-" + std::to_string(i));
+  write_file(dir / "node.secret", node_secret + "\n");
+  write_file(dir / "notes.sync", notes_sync + "\n");
+  std::vector<std::string> env{"BLAZE_DB=" + (dir / "cli-store").string(),
+                               "BLAZE_PASSWORD=cli password", "BLAZE_KDF_LOG2_N=10"};
+  auto blaze = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BLAZE_CLI_PATH);
+    auto r = blaze_test::run_command(args, dir.path(), env);
+    BOOST_TEST_MESSAGE("blaze " << args[1] << ": " << r.code << " " << r.out << r.err);
+    return r;
+  };
+  BOOST_REQUIRE_EQUAL(blaze({"init"}).code, 0);
+  BOOST_REQUIRE_EQUAL(blaze({"put", "notes", "from-cli", "by=cli"}).code, 0);
+  auto endpoint = "127.0.0.1:" + std::to_string(node.sync_port());
+  auto synced = blaze({"sync", "--node", endpoint, "--database", "notes", "--secret-file",
+                       (dir / "node.secret").string(), "--access-secret-file",
+                       (dir / "notes.sync").string(), "--timeout", "30"});
+  BOOST_TEST(synced.code == 0);
+  BOOST_TEST(synced.out.find("synced 'notes'") != std::string::npos);
+  auto count = blaze({"query", "notes", "--count"});
+  BOOST_TEST(count.out.find("31") != std::string::npos, count.out);
+  BOOST_TEST(eventually([&] { return one.count() == 31; }));
+  // A wrong access secret: a clear error and a failing exit code.
+  write_file(dir / "wrong.sync", "not the secret\n");
+  auto refused = blaze({"sync", "--node", endpoint, "--database", "notes", "--secret-file",
+                        (dir / "node.secret").string(), "--access-secret-file",
+                        (dir / "wrong.sync").string(), "--timeout", "30"});
+  BOOST_TEST(refused.code == 1); // at once, not after the timeout
+  BOOST_TEST(refused.err.find("refused") != std::string::npos, refused.err);
+  BOOST_TEST(refused.err.find("did not prove an access secret") != std::string::npos, refused.err);
+  BOOST_TEST(node.stop() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
