@@ -7,7 +7,7 @@ packages=(
   libssl-dev libleveldb-dev libsnappy-dev
   libcaf-dev libcereal-dev libboost-test-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev
-  graphviz jq
+  graphviz jq iproute2
   clang-14 libclang-rt-14-dev
 )
 

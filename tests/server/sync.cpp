@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include <cstdlib>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -68,9 +70,11 @@ bool eventually(F f, std::chrono::seconds limit = 30s) {
 // that it comes back on the same one after a restart.
 class node_process {
 public:
+  // `prefix` runs the node through another command (ip netns exec ...).
   node_process(const fs::path& dir, const std::string& name, std::uint16_t sync_port,
-               const std::string& peers_toml = {})
-    : dir_(dir / name), sync_port_(sync_port) {
+               const std::string& peers_toml = {}, const std::string& sync_host = "127.0.0.1",
+               std::vector<std::string> prefix = {})
+    : dir_(dir / name), sync_port_(sync_port), prefix_(std::move(prefix)) {
     fs::create_directories(dir_ / "secrets");
     write_file(dir_ / "secrets/node.secret", node_secret + "\n");
     write_file(dir_ / "secrets/notes.password", "notes password " + name + "\n");
@@ -86,7 +90,7 @@ host = "127.0.0.1"
 port = 0
 
 [sync]
-host = "127.0.0.1"
+host = ")" + sync_host + R"("
 port = )" + std::to_string(sync_port) + R"(
 
 [log]
@@ -108,10 +112,11 @@ read_only = true
 
   void start() {
     fs::remove(dir_ / "sync.port");
-    process_ = std::make_unique<child_process>(
-      std::vector<std::string>{node_path, "--config", (dir_ / "node.toml").string(),
-                               "--sync-port-file", (dir_ / "sync.port").string()},
-      dir_ / "node.out", dir_ / "node.err");
+    auto argv = prefix_;
+    for (auto& a : {node_path, std::string{"--config"}, (dir_ / "node.toml").string(),
+                    std::string{"--sync-port-file"}, (dir_ / "sync.port").string()})
+      argv.push_back(a);
+    process_ = std::make_unique<child_process>(argv, dir_ / "node.out", dir_ / "node.err");
     bool up = eventually([&] { return fs::exists(dir_ / "sync.port"); }, 20s);
     BOOST_REQUIRE_MESSAGE(up, "node did not start: " + slurp(dir_ / "node.err"));
   }
@@ -129,6 +134,7 @@ read_only = true
 private:
   fs::path dir_;
   std::uint16_t sync_port_;
+  std::vector<std::string> prefix_;
   std::unique_ptr<child_process> process_;
 };
 
@@ -158,9 +164,10 @@ struct client {
     self->send_exit(db, caf::exit_reason::user_shutdown);
     self->wait_for(db);
   }
-  void sync(std::uint16_t port, actors::sync_policy policy = default_policy()) {
+  void sync(std::uint16_t port, actors::sync_policy policy = default_policy(),
+            const std::string& host = "127.0.0.1") {
     auto id = topo->enable_sync(topo->nodes().front().name,
-                                actors::remote_database{"notes", "127.0.0.1", port, {}}, policy);
+                                actors::remote_database{"notes", host, port, {}}, policy);
     BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
     link = *id;
   }
@@ -373,6 +380,84 @@ BOOST_AUTO_TEST_CASE(the_blaze_cli_syncs_a_store_through_the_node) {
   BOOST_TEST(refused.code == 1); // at once, not after the timeout
   BOOST_TEST(refused.err.find("refused") != std::string::npos, refused.err);
   BOOST_TEST(refused.err.find("did not prove an access secret") != std::string::npos, refused.err);
+  BOOST_TEST(node.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A link cut and healed for real: the node runs in its own network
+// namespace behind a veth pair, which the test takes down and up again.
+// Needs root (CAP_NET_ADMIN); skipped with a message otherwise.
+namespace {
+
+int sh(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str());
+}
+
+struct netns_setup {
+  std::string ns = "blz-" + std::to_string(::getpid());
+  std::string root_if = "vr" + std::to_string(::getpid());
+  std::string ns_if = "vn" + std::to_string(::getpid());
+  std::string subnet = "10.231." + std::to_string(::getpid() % 250) + ".";
+  std::string ip; // iproute2's ip, wherever this system keeps it
+  bool ok = false;
+
+  netns_setup() {
+    for (auto* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+      if (ip.empty() && ::access(p, X_OK) == 0)
+        ip = p;
+    if (::geteuid() != 0 || ip.empty())
+      return;
+    sh("ip netns del " + ns);
+    ok = sh("ip netns add " + ns) == 0
+         && sh("ip link add " + root_if + " type veth peer name " + ns_if) == 0
+         && sh("ip link set " + ns_if + " netns " + ns) == 0
+         && sh("ip addr add " + subnet + "1/24 dev " + root_if) == 0
+         && sh("ip link set " + root_if + " up") == 0
+         && sh("ip netns exec " + ns + " ip addr add " + subnet + "2/24 dev " + ns_if) == 0
+         && sh("ip netns exec " + ns + " ip link set " + ns_if + " up") == 0
+         && sh("ip netns exec " + ns + " ip link set lo up") == 0;
+  }
+  ~netns_setup() {
+    sh("ip link del " + root_if);
+    sh("ip netns del " + ns);
+  }
+  std::string node_address() const { return subnet + "2"; }
+  void cut() { BOOST_REQUIRE(sh("ip link set " + root_if + " down") == 0); }
+  void heal() { BOOST_REQUIRE(sh("ip link set " + root_if + " up") == 0); }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(netns, sync_fixture)
+
+BOOST_AUTO_TEST_CASE(a_link_cut_and_healed_in_network_namespaces_converges) {
+  netns_setup net;
+  if (!net.ok) {
+    BOOST_TEST_MESSAGE("skipped: network namespaces need root (CAP_NET_ADMIN) and iproute2");
+    BOOST_TEST(true);
+    return;
+  }
+  auto port = free_tcp_port();
+  node_process node{dir.path(), "node-ns", port, {}, net.node_address(),
+                    {net.ip, "netns", "exec", net.ns}};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  one.sync(port, client::default_policy(), net.node_address());
+  two.sync(port, client::default_policy(), net.node_address());
+  for (int i = 0; i < 100; ++i)
+    one.put("before-" + std::to_string(i));
+  BOOST_REQUIRE(eventually([&] { return two.count() == 100; }));
+  net.cut();
+  for (int i = 0; i < 300; ++i)
+    one.put("during-" + std::to_string(i));
+  for (int i = 0; i < 50; ++i)
+    two.put("two-during-" + std::to_string(i));
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(two.count() == 150u); // nothing crosses a cut link
+  net.heal();
+  BOOST_TEST(eventually([&] { return one.count() == 450 && two.count() == 450; }, 90s),
+             "one " << one.count() << ", two " << two.count());
   BOOST_TEST(node.stop() == 0);
 }
 
