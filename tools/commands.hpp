@@ -99,6 +99,7 @@ void show_node_status(const status_arguments& args, std::ostream& out);
 struct sync_arguments {
   std::string node;               // HOST:PORT of its sync endpoint
   std::string socket;             // its Unix socket (preferred when it answers)
+  std::vector<std::string> failover; // HOST:PORT of other nodes holding the database
   std::string database;           // the database's name on the node
   std::string mode = "both";      // push, pull or both
   std::string collections;        // comma-separated; empty: all the grant allows

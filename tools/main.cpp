@@ -186,6 +186,8 @@ int main(int argc, char** argv) {
   sync_cmd->add_option("--node", sync.node, "The node's sync endpoint")->type_name("HOST:PORT");
   sync_cmd->add_option("--socket", sync.socket, "The node's Unix socket (preferred when it answers)")
       ->type_name("PATH");
+  sync_cmd->add_option("--failover", sync.failover, "Another node to try when --node fails")
+      ->type_name("HOST:PORT");
   sync_cmd->add_option("--database", sync.database, "The database's name on the node")
       ->required()
       ->type_name("NAME");

@@ -70,6 +70,14 @@ void sync_with_node(const store_options& store, const sync_arguments& args, std:
       throw tool_error("--node: the port must not be 0", exit_usage);
   }
   remote.socket_path = args.socket;
+  for (auto& text : args.failover) {
+    auto endpoint = server::parse_endpoint(text);
+    if (!endpoint || endpoint->second == 0)
+      throw tool_error("--failover: '" + text + "' is not HOST:PORT", exit_usage);
+    remote.failover.push_back({endpoint->first, endpoint->second});
+  }
+  if (!remote.failover.empty() && remote.host.empty())
+    throw tool_error("--failover needs --node", exit_usage);
   if (remote.host.empty() && remote.socket_path.empty())
     throw tool_error("give --node HOST:PORT, --socket PATH or both", exit_usage);
   if (args.timeout_seconds == 0)

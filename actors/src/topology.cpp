@@ -47,9 +47,16 @@ struct unix_dial {
   link_access access;
   std::string host;
   std::uint16_t port = 0;
+  std::vector<tcp_endpoint> failover; // tried in turn after host:port
+  std::size_t current = 0;            // 0: host:port; i: failover[i - 1]
   bool has_unix() const { return !path.empty(); }
   bool has_tcp() const { return !host.empty(); }
-  std::string tcp_where() const { return host + ":" + std::to_string(port); }
+  const std::string& current_host() const { return current == 0 ? host : failover[current - 1].host; }
+  std::uint16_t current_port() const { return current == 0 ? port : failover[current - 1].port; }
+  std::string tcp_where() const {
+    return current_host() + ":" + std::to_string(current_port());
+  }
+  void next_endpoint() { current = (current + 1) % (failover.size() + 1); }
 };
 
 struct link_entry {
@@ -255,7 +262,8 @@ void dial(topology_pointer self, link_entry& link) {
       return {
         [=](connect_atom) -> caf::result<caf::actor> {
           helper->quit();
-          auto conn = dial_tcp(helper->system(), db, target.host, target.port, target.remote,
+          auto conn = dial_tcp(helper->system(), db, target.current_host(), target.current_port(),
+                               target.remote,
                                mode, opts);
           if (!conn)
             return runtime::to_caf_error(conn.error());
@@ -282,8 +290,11 @@ void dial(topology_pointer self, link_entry& link) {
         if (i == self->state.links.end())
           return;
         i->second.dialing = false;
-        if (!i->second.failed)
-          schedule_redial(self, i->second, self->system().render(e));
+        if (i->second.failed)
+          return;
+        auto why = self->system().render(e) + " (" + i->second.dial->tcp_where() + ")";
+        i->second.dial->next_endpoint(); // fail over to the next node, if any
+        schedule_redial(self, i->second, why);
       });
 }
 
@@ -709,6 +720,10 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       target.path = remote.socket_path;
       target.host = remote.host;
       target.port = remote.port;
+      target.failover = std::move(remote.failover);
+      for (auto& e : target.failover)
+        if (e.host.empty() || e.port == 0)
+          return fail(errc::invalid_argument, "a failover node needs a host and a port");
       target.remote = remote.database;
       target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);

@@ -171,6 +171,11 @@ struct client {
     BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
     link = *id;
   }
+  void sync_to(actors::remote_database remote) {
+    auto id = topo->enable_sync(topo->nodes().front().name, std::move(remote), default_policy());
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+    link = *id;
+  }
   static actors::sync_policy default_policy() {
     actors::sync_policy p;
     p.node_secret = node_secret;
@@ -343,6 +348,30 @@ BOOST_AUTO_TEST_CASE(three_nodes_converge_after_one_is_killed_and_restarted) {
   BOOST_TEST(a.stop() == 0);
   BOOST_TEST(b.stop() == 0);
   BOOST_TEST(c.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_fails_over_to_another_node_when_its_node_dies) {
+  auto pa = free_tcp_port(), pb = free_tcp_port();
+  node_process a{dir.path(), "node-a", pa};
+  node_process b{dir.path(), "node-b", pb,
+                 "\n[[peer]]\ndatabase = \"notes\"\nhost = \"127.0.0.1\"\nport = "
+                   + std::to_string(pa) + "\n"};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  actors::remote_database remote{"notes", "127.0.0.1", pa, {}, {{"127.0.0.1", pb}}};
+  one.sync_to(remote);
+  two.sync(pb);
+  for (int i = 0; i < 100; ++i)
+    one.put("before-" + std::to_string(i));
+  BOOST_REQUIRE(eventually([&] { return two.count() == 100; }));
+  a.kill9(); // for good
+  for (int i = 0; i < 100; ++i)
+    one.put("after-" + std::to_string(i));
+  BOOST_TEST(eventually([&] { return two.count() == 200; }), "two " << two.count());
+  auto links = one.topo->links();
+  BOOST_REQUIRE(links.size() == 1u);
+  BOOST_TEST(links[0].transport == "tcp:127.0.0.1:" + std::to_string(pb));
+  BOOST_TEST(b.stop() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(the_blaze_cli_syncs_a_store_through_the_node) {

@@ -112,17 +112,31 @@ typename Inspector::result_type inspect(Inspector& f, link_info& x) {
 // serving its topology), and how to reach it: over TCP, over a Unix socket,
 // or both — then the socket is preferred, TCP is the fallback, and a link on
 // the fallback moves back to the socket once it answers again.
+struct tcp_endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tcp_endpoint& x) {
+  return f(caf::meta::type_name("blaze.tcp_endpoint"), x.host, x.port);
+}
+
 struct remote_database {
   std::string database;
   std::string host;        // TCP (empty: none)
   std::uint16_t port = 0;
   std::string socket_path; // Unix socket (empty: none)
+  // Other nodes holding the same database: when a TCP dial fails, the next
+  // one is tried (in turn, with the backoff), and the link stays on the one
+  // that answered.
+  std::vector<tcp_endpoint> failover;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_database& x) {
   return f(caf::meta::type_name("blaze.remote_database"), x.database, x.host, x.port,
-           x.socket_path);
+           x.socket_path, x.failover);
 }
 
 // What to sync with a remote database, and the credentials for it.
