@@ -2,12 +2,12 @@
 
 #include "tool_error.hpp"
 
+#include "blaze/server/config.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -130,19 +130,10 @@ std::string read_password(const char* env_var, const std::string& prompt, confir
 }
 
 std::string read_secret_file(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw tool_error("cannot read the secret file '" + file + "': " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  if (!secret.empty() && secret.back() == '\n')
-    secret.pop_back();
-  if (!secret.empty() && secret.back() == '\r')
-    secret.pop_back();
-  if (secret.empty())
-    throw tool_error("the secret file '" + file + "' is empty");
-  return secret;
+  auto secret = server::read_secret_file(file);
+  if (!secret)
+    throw tool_error("the secret file: " + secret.error().message());
+  return std::move(*secret);
 }
 
 } // namespace blaze::cli

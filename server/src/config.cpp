@@ -148,24 +148,14 @@ struct secret_setting {
 
 std::string read_secret_file(const config_reader& r, const secret_setting& s,
                              std::vector<std::string>& warnings) {
-  std::ifstream in(*s.file, std::ios::binary);
-  if (!in)
-    r.fail(s.file_key, "cannot read '" + s.file->string() + "': " + std::strerror(errno), s.where);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  // One trailing line break (echo secret > file) is not part of the secret.
-  if (!secret.empty() && secret.back() == '\n')
-    secret.pop_back();
-  if (!secret.empty() && secret.back() == '\r')
-    secret.pop_back();
-  if (secret.empty())
-    r.fail(s.file_key, "'" + s.file->string() + "' is empty", s.where);
+  auto secret = server::read_secret_file(*s.file);
+  if (!secret)
+    r.fail(s.file_key, secret.error().message(), s.where);
   struct stat st {};
   if (::stat(s.file->c_str(), &st) == 0 && (st.st_mode & 077) != 0)
     warnings.push_back(s.file_key + " '" + s.file->string() +
                        "' can be read by other users (chmod 600 it)");
-  return secret;
+  return std::move(*secret);
 }
 
 std::string resolve_secret(const config_reader& r, const secret_setting& s,
@@ -556,6 +546,23 @@ node_config read_config(const toml::table& doc, const config_reader& r,
 }
 
 } // namespace
+
+result<std::string> read_secret_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return blaze::error{errc::io_error,
+                        "cannot read '" + file.string() + "': " + std::strerror(errno)};
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  if (!secret.empty() && secret.back() == '\n')
+    secret.pop_back();
+  if (!secret.empty() && secret.back() == '\r')
+    secret.pop_back();
+  if (secret.empty())
+    return blaze::error{errc::invalid_argument, "'" + file.string() + "' is empty"};
+  return secret;
+}
 
 result<node_config> parse_config(std::string_view toml_text, const fs::path& source,
                                  const config_overrides& overrides) {

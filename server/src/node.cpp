@@ -236,7 +236,7 @@ result<std::uint16_t> node::listen() {
     auto mode = parse_mode(peer.mode);
     if (!mode)
       return mode.error();
-    actors::remote_database remote{peer.remote, peer.host, peer.port, peer.socket};
+    actors::remote_database remote{peer.remote, peer.host, peer.port, peer.socket, {}};
     actors::sync_policy policy;
     policy.mode = *mode;
     policy.node_secret = peer.secret;

@@ -9,6 +9,7 @@
 #include "blaze/runtime/system_config.hpp"
 #include "peer_process.hpp"
 #include "scratch_path.hpp"
+#include "../support/free_port.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -36,6 +37,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using blaze_test::free_tcp_port;
 using blaze_test::peer_process;
 
 fs::path fresh_dir() {
@@ -375,18 +377,6 @@ BOOST_AUTO_TEST_CASE(a_wrong_secret_keeps_the_link_down_and_says_why) {
   BOOST_TEST(peer.command("links") == "LINKS 0");
 }
 
-// A port that was free a moment ago, for a peer that must come back on it.
-std::uint16_t free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 BOOST_AUTO_TEST_CASE(a_tcp_link_converges_and_is_redialled_after_kill_9) {
   auto port = free_tcp_port();
@@ -431,7 +421,7 @@ BOOST_AUTO_TEST_CASE(sync_prefers_the_unix_socket_falls_back_to_tcp_and_moves_ba
   options.upgrade_interval = 100ms;
   actors::topology topo{*sys, options};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
-  actors::remote_database remote{"peer", "127.0.0.1", port, socket.string()};
+  actors::remote_database remote{"peer", "127.0.0.1", port, socket.string(), {}};
   actors::sync_policy policy;
   policy.node_secret = "node-secret";
   auto id = topo.enable_sync("a", remote, policy);

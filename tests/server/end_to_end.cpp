@@ -7,6 +7,7 @@
 #include "describe.hpp"
 #include "scratch_dir.hpp"
 #include "store_contents.hpp"
+#include "test_stores.hpp"
 
 #include "blaze/runtime/secure_middleman.hpp"
 #include "blaze/runtime/system_config.hpp"
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using blaze::errc;
 using blaze_test::child_process;
+using blaze_test::client_config;
 using blaze_test::describe;
 using blaze_test::run_command;
 using blaze_test::scratch_dir;
@@ -37,18 +39,8 @@ const std::string node_path = BLAZE_NODE_PATH;
 const std::string cli_path = BLAZE_CLI_PATH;
 const std::string node_secret = "e2e node secret";
 
-struct client_config : blaze::runtime::system_config {
-  client_config() : system_config(blaze::runtime::scheduler_options{2, false}) {
-    blaze::runtime::enable_secure_middleman(*this);
-  }
-};
-
 void make_store(const fs::path& path, const std::string& name, const std::string& password) {
-  blaze::open_options options;
-  options.kdf_log2_n = 10;
-  auto db = blaze::database::open(name, path, password, options);
-  BOOST_REQUIRE_MESSAGE(db, describe(db));
-  (*db)->put("notes", "n1", {{"title", "written before the node started"}}).value();
+  blaze_test::make_store(path, name, password, "written before the node started");
 }
 
 // A config with two databases (alpha holding a record, beta created by the

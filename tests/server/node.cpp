@@ -4,6 +4,7 @@
 #include "child_process.hpp"
 #include "describe.hpp"
 #include "scratch_dir.hpp"
+#include "test_stores.hpp"
 #include "store_contents.hpp"
 
 #include "blaze/runtime/secure_middleman.hpp"
@@ -29,19 +30,10 @@ using blaze_test::scratch_dir;
 
 namespace {
 
-struct test_system_config : blaze::runtime::system_config {
-  test_system_config() : system_config(blaze::runtime::scheduler_options{2, false}) {
-    blaze::runtime::enable_secure_middleman(*this);
-  }
-};
+using test_system_config = blaze_test::client_config;
 
-// Creates a store with one record, cheaply (low scrypt cost).
 void make_store(const fs::path& path, const std::string& name, const std::string& password) {
-  blaze::open_options options;
-  options.kdf_log2_n = 10;
-  auto db = blaze::database::open(name, path, password, options);
-  BOOST_REQUIRE_MESSAGE(db, describe(db));
-  (*db)->put("notes", "n1", {{"title", blaze::value{"hello"}}}).value();
+  blaze_test::make_store(path, name, password, "hello");
 }
 
 node_config two_databases(const fs::path& dir) {

@@ -5,6 +5,7 @@
 // after one of them is killed and restarted. Every wait is bounded.
 #include "child_process.hpp"
 #include "scratch_dir.hpp"
+#include "../support/free_port.hpp"
 
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/topology.hpp"
@@ -31,6 +32,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace blaze;
 using blaze_test::child_process;
+using blaze_test::free_tcp_port;
 using blaze_test::scratch_dir;
 using blaze_test::slurp;
 using blaze_test::write_file;
@@ -42,17 +44,6 @@ const std::string node_secret = "cluster node secret";
 const std::string notes_sync = "notes sync secret";
 const std::string reader_key = "reader key";
 
-std::uint16_t free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 template <class F>
 bool eventually(F f, std::chrono::seconds limit = 30s) {
@@ -167,7 +158,7 @@ struct client {
   void sync(std::uint16_t port, actors::sync_policy policy = default_policy(),
             const std::string& host = "127.0.0.1") {
     auto id = topo->enable_sync(topo->nodes().front().name,
-                                actors::remote_database{"notes", host, port, {}}, policy);
+                                actors::remote_database{"notes", host, port, {}, {}}, policy);
     BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
     link = *id;
   }

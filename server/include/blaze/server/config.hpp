@@ -105,6 +105,11 @@ result<node_config> load_config(const std::filesystem::path& file,
 result<node_config> parse_config(std::string_view toml_text, const std::filesystem::path& source,
                                  const config_overrides& overrides = {});
 
+// A secret kept in a file of its own; one trailing line break (echo secret
+// > file) is not part of it. Errors: io_error (unreadable; the message says
+// why), invalid_argument (empty).
+result<std::string> read_secret_file(const std::filesystem::path& file);
+
 // "host:port" -> host and port ("[::1]:7420" for IPv6).
 result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text);
 
