@@ -1,5 +1,6 @@
 #include "channel_bench.hpp"
 
+#include "ping_pong.hpp"
 #include "stats.hpp"
 
 #include <blaze/runtime/secure_channel.hpp>
@@ -36,13 +37,7 @@ constexpr double secure_goal_ratio = 1.1; // secure round trip / plain BASP
 constexpr double handshake_goal_ms = 1.0;
 const std::string link_secret = "blaze-bench link secret";
 
-template <class T>
-T must(result<T> r, const char* what) {
-  if (!r)
-    throw std::runtime_error(std::string(what) + ": " + r.error().to_string());
-  return std::move(r).value();
-}
-
+using bench::must; // for results with a value; this overload is for result<void>
 void must(result<void> r, const char* what) {
   if (!r)
     throw std::runtime_error(std::string(what) + ": " + r.error().to_string());

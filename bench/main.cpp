@@ -1,8 +1,9 @@
 // blaze-bench: Blaze measured beside raw baselines in the same run, one
-// subcommand per area (storage now; relay, channel, remote to follow).
+// subcommand per area: storage, channel, relay, remote.
 #include "report.hpp"
 #include "channel_bench.hpp"
 #include "relay_bench.hpp"
+#include "remote_bench.hpp"
 #include "storage_bench.hpp"
 
 #include <exception>
@@ -130,6 +131,37 @@ void add_relay_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_remote_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<remote_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "remote", "A real blaze-node on loopback: commit on client A to visible on client B "
+              "(p50/p99/p99.9) beside a raw TCP ping-pong, and a cold client's catch-up rate");
+  cmd->add_option("--samples", opts->latency_samples, "Writes timed one at a time")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--ops", opts->catch_up_ops, "Ops the node holds for the cold client")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Scheduler threads of the clients")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--low-latency", opts->low_latency,
+                  "Idle scheduler workers of the clients keep polling (false: they sleep)")
+    ->capture_default_str();
+  cmd->add_option("--node", opts->node_binary,
+                  "The blaze-node binary (default: $BLAZE_NODE, else the one built with this)")
+    ->type_name("FILE");
+  cmd->add_option("--dir", opts->dir,
+                  "Parent directory for the scratch stores (default: system temp dir)")
+    ->type_name("DIR");
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("remote", *out,
+                          [&](std::ostream& log) { return run_remote_bench(*opts, log); });
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +171,7 @@ int main(int argc, char** argv) {
   add_storage_command(app, exit_code);
   add_channel_command(app, exit_code);
   add_relay_command(app, exit_code);
+  add_remote_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

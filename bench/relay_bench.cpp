@@ -1,6 +1,8 @@
 #include "relay_bench.hpp"
 
+#include "arrivals.hpp"
 #include "scratch_dir.hpp"
+#include "ping_pong.hpp"
 #include "stats.hpp"
 
 #include <blaze/actors/database_actor.hpp>
@@ -39,92 +41,16 @@ constexpr double in_process_p50_goal_us = 20;
 constexpr double throughput_goal = 100'000;
 const std::string collection = "bench";
 
-template <class T>
-T must(result<T> r, const char* what) {
-  if (!r)
-    throw std::runtime_error(std::string(what) + ": " + r.error().to_string());
-  return std::move(r).value();
-}
-
 // --- raw Unix-socket ping-pong: the floor under a cross-process relay --------
 
 measurement unix_ping_pong(std::size_t n, std::size_t bytes) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
-  auto exact = [](int fd, char* buf, std::size_t len, bool reading) {
-    while (len > 0) {
-      auto r = reading ? ::read(fd, buf, len) : ::write(fd, buf, len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        return false;
-      buf += r;
-      len -= static_cast<std::size_t>(r);
-    }
-    return true;
-  };
-  std::thread echo{[&] {
-    std::string buf(bytes, '\0');
-    for (std::size_t i = 0; i < n; ++i)
-      if (!exact(fds[1], buf.data(), bytes, true) || !exact(fds[1], buf.data(), bytes, false))
-        return;
-  }};
-  latency_recorder lat;
-  lat.reserve(n);
-  std::string msg(bytes, 'p');
-  bool ok = true;
-  phase_timer timer;
-  for (std::size_t i = 0; i < n && ok; ++i) {
-    auto t0 = bench_clock::now();
-    ok = exact(fds[0], msg.data(), bytes, false) && exact(fds[0], msg.data(), bytes, true);
-    lat.add(t0, bench_clock::now());
-  }
-  measurement m;
-  m.timing = timer.elapsed();
-  ::close(fds[0]);
-  echo.join();
-  ::close(fds[1]);
-  if (!ok)
-    throw std::runtime_error("Unix-socket ping-pong failed");
-  m.ops = n;
-  m.latency = lat.summarize();
-  return m;
+  return ping_pong(fds[0], fds[1], n, bytes, "Unix-socket");
 }
 
 // --- commit on A, visible on B ------------------------------------------------
-
-// Arrival times of A's ops at B, by sequence number, stamped by a listener
-// subscribed to B (so the waiting thread's wake-up is not measured).
-struct arrivals {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<bench_clock::time_point> at; // index: seq of A's op
-  std::uint64_t highest = 0;               // every seq up to here has arrived
-  node_id origin = 0;
-
-  void seen(std::uint64_t seq) {
-    auto now = bench_clock::now();
-    std::lock_guard<std::mutex> g{mu};
-    if (seq < at.size() && at[seq] == bench_clock::time_point{})
-      at[seq] = now;
-    while (highest + 1 < at.size() && at[highest + 1] != bench_clock::time_point{})
-      ++highest;
-    cv.notify_all();
-  }
-  bool wait_for(std::uint64_t seq, std::chrono::seconds limit) {
-    std::unique_lock<std::mutex> g{mu};
-    return cv.wait_for(g, limit, [&] { return highest >= seq; });
-  }
-};
-
-actors::change_listener::behavior_type listen(actors::change_listener::pointer,
-                                              std::shared_ptr<arrivals> seen) {
-  return {[seen](const change& c) {
-    if (c.origin == seen->origin)
-      seen->seen(c.seq);
-  }};
-}
 
 enum class transport { in_process, unix_socket };
 
@@ -153,7 +79,7 @@ struct pair_of_databases {
       .receive([&](node_id id) { seen->origin = id; },
                [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
     seen->at.assign(expected_ops + 1, bench_clock::time_point{});
-    listener = sys.spawn(listen, seen);
+    listener = sys.spawn(arrival_listener, seen);
     self->request(b, std::chrono::seconds(10), subscribe_atom_v, listener)
       .receive([](std::uint64_t) {},
                [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });

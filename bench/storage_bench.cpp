@@ -1,6 +1,7 @@
 #include "storage_bench.hpp"
 
 #include "scratch_dir.hpp"
+#include "ping_pong.hpp"
 #include "stats.hpp"
 
 #include <blaze/storage/database.hpp>
@@ -35,13 +36,7 @@ constexpr double put_goal_ratio = 0.60;
 constexpr double apply_goal_ops = 200'000;
 
 // Failures end the run with a message; exceptions stay inside the tool.
-template <class T>
-T must(result<T> r, const char* what) {
-  if (!r)
-    throw std::runtime_error(std::string(what) + ": " + r.error().to_string());
-  return std::move(r).value();
-}
-
+using bench::must; // for results; this overload is for LevelDB's statuses
 void must(const leveldb::Status& s, const char* what) {
   if (!s.ok())
     throw std::runtime_error(std::string(what) + ": " + s.ToString());

@@ -1,0 +1,55 @@
+// When one origin's ops arrive at a database: a listener subscribed to the
+// database stamps each change as it is committed, so that the thread waiting
+// for an op does not add its own wake-up to the figure. Shared by the relay
+// and remote benches ("visible on B").
+#pragma once
+
+#include "stats.hpp"
+
+#include <blaze/actors/database_actor.hpp>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace blaze::bench {
+
+// Arrival times of `origin`'s ops, by sequence number.
+struct arrivals {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<bench_clock::time_point> at; // index: seq of the origin's op
+  std::uint64_t highest = 0;               // every seq up to here has arrived
+  node_id origin = 0;
+
+  void seen(std::uint64_t seq) {
+    auto now = bench_clock::now();
+    std::lock_guard<std::mutex> g{mu};
+    if (seq < at.size() && at[seq] == bench_clock::time_point{})
+      at[seq] = now;
+    while (highest + 1 < at.size() && at[highest + 1] != bench_clock::time_point{})
+      ++highest;
+    cv.notify_all();
+  }
+  bool wait_for(std::uint64_t seq, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> g{mu};
+    return cv.wait_for(g, limit, [&] { return highest >= seq; });
+  }
+};
+
+// The listener's behavior: spawn it with the shared arrivals and subscribe
+// it to the database that receives the ops.
+inline actors::change_listener::behavior_type arrival_listener(actors::change_listener::pointer,
+                                                               std::shared_ptr<arrivals> seen) {
+  return {[seen](const change& c) {
+    if (c.origin == seen->origin)
+      seen->seen(c.seq);
+  }};
+}
+
+} // namespace blaze::bench

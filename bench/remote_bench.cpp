@@ -1,0 +1,674 @@
+#include "remote_bench.hpp"
+
+#include "arrivals.hpp"
+#include "scratch_dir.hpp"
+#include "ping_pong.hpp"
+#include "stats.hpp"
+
+#include <blaze/actors/database_actor.hpp>
+#include <blaze/actors/topology.hpp>
+#include <blaze/runtime/system_config.hpp>
+#include <blaze/storage/database.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Set by bench/CMakeLists.txt: the blaze-node built with this bench.
+#ifndef BLAZE_BENCH_NODE_PATH
+#define BLAZE_BENCH_NODE_PATH ""
+#endif
+
+namespace blaze::bench {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr double latency_p50_goal_us = 300;
+constexpr double catch_up_goal = 100'000;
+const std::string collection = "bench";
+const std::string node_secret = "blaze-bench node secret";
+const std::string live_db = "live";        // the latency clients sync this one
+const std::string catch_up_db = "backlog"; // filled before the node starts
+const std::string sync_secret = "blaze-bench sync secret";
+
+[[noreturn]] void fail_errno(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+std::string us(double ns) {
+  return format_ns_as_us(ns) + " µs";
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+field_map record_fields(std::uint64_t i) {
+  return {{"n", static_cast<std::int64_t>(i)}, {"text", "hello remote"}};
+}
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The last `n` lines of `text`, for error messages that quote a log.
+std::string tail(const std::string& text, std::size_t n = 5) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(std::move(line));
+  std::string out;
+  for (auto i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : " | ") + lines[i];
+  return out.empty() ? "(no log)" : out;
+}
+
+void write_secret_file(const fs::path& file, const std::string& text) {
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text << '\n';
+    if (!out.flush())
+      throw std::runtime_error("cannot write " + file.string());
+  }
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+fs::path find_node_binary(const fs::path& given) {
+  fs::path p = given;
+  if (p.empty())
+    if (const char* env = std::getenv("BLAZE_NODE"); env && *env)
+      p = env;
+  if (p.empty())
+    p = BLAZE_BENCH_NODE_PATH;
+  if (p.empty() || ::access(p.c_str(), X_OK) != 0)
+    throw std::runtime_error("no blaze-node binary at '" + p.string()
+                             + "' (set BLAZE_NODE or --node)");
+  return p;
+}
+
+// --- the node: a real blaze-node process ---------------------------------------
+
+// CPU seconds (user + system) a process has used so far, from /proc.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) // state .. cmajflt: fields 3..13
+    fields >> skip;
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A blaze-node in `dir` hosting the live database (empty) and the backlog
+// (whatever the store at <dir>/data/backlog holds), serving sync on a
+// loopback port it picks. Killed when this object goes (a failed run leaves
+// no process behind); stop() is the clean SIGTERM shutdown. The child also
+// dies with this process (PR_SET_PDEATHSIG), should the bench be killed.
+class node_process {
+public:
+  node_process(const fs::path& binary, const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir_ / "secrets");
+    write_secret_file(dir_ / "secrets/node.secret", node_secret);
+    write_secret_file(dir_ / "secrets/db.password", "blaze-bench password");
+    write_secret_file(dir_ / "secrets/db.sync", sync_secret);
+    auto database = [](const std::string& name) {
+      return "\n[[database]]\nname = \"" + name
+             + "\"\npassword_file = \"secrets/db.password\"\n"
+               "sync_secret_file = \"secrets/db.sync\"\n";
+    };
+    {
+      std::ofstream cfg(dir_ / "node.toml", std::ios::trunc);
+      cfg << "[node]\nname = \"bench-node\"\ndata_dir = \"data\"\n"
+             "secret_file = \"secrets/node.secret\"\n\n"
+             "[listen]\nhost = \"127.0.0.1\"\nport = 0\n\n"
+             "[sync]\nhost = \"127.0.0.1\"\nport = 0\n\n"
+             "[log]\nlevel = \"info\"\n"
+          << database(live_db) << database(catch_up_db);
+      if (!cfg.flush())
+        throw std::runtime_error("cannot write " + (dir_ / "node.toml").string());
+    }
+    spawn(binary);
+    try {
+      // Bounded: the node opens two stores (one with the default KDF cost).
+      auto deadline = bench_clock::now() + 30s;
+      while (!fs::exists(port_file())) {
+        if (!running())
+          throw std::runtime_error("blaze-node exited during start-up: " + tail(log()));
+        if (bench_clock::now() > deadline)
+          throw std::runtime_error("blaze-node did not write its sync port within 30 s: "
+                                   + tail(log()));
+        std::this_thread::sleep_for(10ms);
+      }
+      int port = std::atoi(slurp(port_file()).c_str());
+      if (port <= 0 || port > 65535)
+        throw std::runtime_error("bad sync port file: '" + slurp(port_file()) + "'");
+      sync_port_ = static_cast<std::uint16_t>(port);
+    } catch (...) {
+      kill_now(); // no destructor runs for a constructor that throws
+      throw;
+    }
+  }
+
+  ~node_process() { kill_now(); }
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  std::uint16_t sync_port() const { return sync_port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const { return slurp(dir_ / "node.err"); }
+
+  // Waits until the node's CPU use stays under 2% of a core for 50 ms (it
+  // scans its stores' keys after opening them), at most `limit`.
+  void wait_until_idle(std::chrono::milliseconds limit) const {
+    auto deadline = bench_clock::now() + limit;
+    double last = process_cpu_seconds(pid_);
+    while (bench_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+      double now = process_cpu_seconds(pid_);
+      if (now - last < 0.001)
+        return;
+      last = now;
+    }
+  }
+
+  // SIGTERM, then waits for the exit (killed after 30 s). The exit code;
+  // -1 when the node had to be killed, 128+N for death by signal N.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    auto deadline = bench_clock::now() + 30s;
+    for (;;) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (r < 0 && errno != EINTR)
+        fail_errno("waitpid");
+      if (bench_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+private:
+  fs::path port_file() const { return dir_ / "sync.port"; }
+
+  void spawn(const fs::path& binary) {
+    std::vector<std::string> args{binary.string(), "--config", (dir_ / "node.toml").string(),
+                                  "--sync-port-file", port_file().string()};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int out = ::open((dir_ / "node.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = ::open((dir_ / "node.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || err < 0 || in < 0)
+      fail_errno("cannot open the node's log files");
+    pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Only async-signal-safe calls between fork and exec.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent)
+        ::_exit(127);
+      ::dup2(in, 0);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int fork_errno = errno;
+    ::close(out);
+    ::close(err);
+    ::close(in);
+    if (pid_ < 0) {
+      errno = fork_errno;
+      fail_errno("fork");
+    }
+  }
+
+  void kill_now() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+
+  bool running() {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+
+  fs::path dir_;
+  pid_t pid_ = -1;
+  std::uint16_t sync_port_ = 0;
+};
+
+// Puts `n` records into a new store that the node will host as the backlog.
+// Written directly (no actors, no node yet): the node then starts with the
+// ops already in its store. Returns the store's node id (their origin).
+node_id fill_backlog(const fs::path& path, std::size_t n, std::size_t& op_bytes) {
+  open_options o;
+  o.kdf_log2_n = 10; // the node opens it with the cost recorded here
+  auto db = must(database::open(catch_up_db, path, "blaze-bench password", o), "create backlog");
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    auto op = must(db->put(collection, "r" + std::to_string(i), record_fields(i)), "put");
+    if (i == 1)
+      op_bytes = encode(op).size();
+  }
+  return db->id();
+}
+
+// --- raw TCP ping-pong over loopback: the floor under client -> node -> client
+
+// One round trip is two one-way loopback hops, as A -> node -> B is.
+measurement tcp_ping_pong(std::size_t n, std::size_t bytes) {
+  int one = 1;
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener < 0)
+    fail_errno("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0
+      || ::listen(listener, 1) != 0
+      || ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(listener);
+    fail_errno("listen on loopback");
+  }
+  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (client < 0 || ::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(listener);
+    fail_errno("connect to loopback");
+  }
+  int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ::close(listener);
+  if (server < 0) {
+    ::close(client);
+    fail_errno("accept");
+  }
+  ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return ping_pong(client, server, n, bytes, "TCP");
+}
+
+// --- clients -------------------------------------------------------------------
+
+// An embedding application: its own database and topology, synced with a
+// database on the node through enable_sync (bidirectional, over TCP).
+struct sync_client {
+  caf::actor_system& sys;
+  std::string name;
+  actors::database_actor db;
+  std::unique_ptr<actors::topology> topo;
+
+  sync_client(caf::actor_system& s, const fs::path& dir, std::string n)
+    : sys(s), name(std::move(n)) {
+    open_options o;
+    o.kdf_log2_n = 10; // the KDF is not what this measures
+    db = must(actors::open_database(sys, name, dir / name, "client password", o), "open client");
+    topo = std::make_unique<actors::topology>(sys);
+    must(topo->register_db(db, name), "register client");
+  }
+
+  ~sync_client() {
+    topo.reset(); // stops the link first
+    caf::scoped_actor self{sys};
+    self->send_exit(db, caf::exit_reason::user_shutdown);
+    self->wait_for(db);
+  }
+
+  sync_client(const sync_client&) = delete;
+  sync_client& operator=(const sync_client&) = delete;
+
+  void sync(std::uint16_t port, const std::string& remote) {
+    actors::sync_policy p;
+    p.node_secret = node_secret;
+    p.access_secret = sync_secret;
+    actors::remote_database where;
+    where.database = remote;
+    where.host = "127.0.0.1";
+    where.port = port;
+    must(topo->enable_sync(name, where, p), "enable_sync");
+  }
+
+  // Why the link is not up, for error messages.
+  std::string link_status() {
+    auto links = topo->links();
+    if (links.empty())
+      return "no link";
+    return std::string("link ") + actors::to_string(links[0].state) + ", lag "
+           + std::to_string(links[0].lag()) + ", last error '" + links[0].last_error() + "'";
+  }
+
+  node_id id() {
+    node_id out = 0;
+    caf::scoped_actor self{sys};
+    self->request(db, 10s, node_atom_v)
+      .receive([&](node_id x) { out = x; },
+               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
+    return out;
+  }
+
+  version_vector version() {
+    version_vector out;
+    caf::scoped_actor self{sys};
+    self->request(db, 10s, version_atom_v)
+      .receive([&](version_vector& v) { out = std::move(v); },
+               [&](caf::error& e) { throw std::runtime_error("version: " + sys.render(e)); });
+    return out;
+  }
+
+  void put(std::uint64_t i) {
+    caf::anon_send(db, put_atom_v, collection, "r" + std::to_string(i), record_fields(i));
+  }
+};
+
+// --- commit on client A, visible on client B ------------------------------------
+
+// The node's share of a phase. phase_timing counts the node among "other
+// processes" (it is one); what is left after it is load from elsewhere.
+struct node_load {
+  double node_cores = 0;  // the node's CPU / wall time
+  double other_cores = 0; // other processes and the hypervisor, without the node
+
+  node_load() = default;
+  node_load(const phase_timing& t, double node_cpu_s) {
+    if (t.wall_s <= 0)
+      return;
+    node_cores = node_cpu_s / t.wall_s;
+    other_cores = std::max(0.0, t.foreign_cores - node_cores) + t.steal_cores;
+  }
+};
+
+nlohmann::json to_json(const node_load& l) {
+  return {{"node_cores", l.node_cores}, {"other_load_cores", l.other_cores}};
+}
+
+struct latency_result {
+  measurement m;
+  node_load load;
+  std::size_t warm_up = 0;
+};
+
+latency_result remote_latency(caf::actor_system& sys, const fs::path& dir, std::uint16_t port,
+                              pid_t node_pid, std::size_t n) {
+  // A few writes first, not recorded: the first ones through a fresh link
+  // pay for allocations and caches along the path.
+  std::size_t warm_up = std::min<std::size_t>(100, n);
+  sync_client a{sys, dir, "client-a"};
+  sync_client b{sys, dir, "client-b"};
+  a.sync(port, live_db);
+  b.sync(port, live_db);
+  if (!a.topo->wait_until_synced(30s) || !b.topo->wait_until_synced(30s))
+    throw std::runtime_error("clients did not link to the node within 30 s: A "
+                             + a.link_status() + "; B " + b.link_status());
+  auto seen = std::make_shared<arrivals>();
+  seen->origin = a.id();
+  seen->at.assign(warm_up + n + 1, bench_clock::time_point{});
+  auto listener = sys.spawn(arrival_listener, seen);
+  caf::scoped_actor self{sys};
+  self->request(b.db, 10s, subscribe_atom_v, listener)
+    .receive([](std::uint64_t) {},
+             [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });
+  auto stop_listener = [&] {
+    self->send_exit(listener, caf::exit_reason::user_shutdown);
+    self->wait_for(listener);
+  };
+  latency_recorder lat;
+  lat.reserve(n);
+  phase_timer timer;
+  double node_cpu = 0;
+  try {
+    for (std::uint64_t i = 1; i <= warm_up + n; ++i) {
+      if (i == warm_up + 1) {
+        timer.restart();
+        node_cpu = process_cpu_seconds(node_pid);
+      }
+      auto t0 = bench_clock::now();
+      a.put(i);
+      if (!seen->wait_for(i, 30s))
+        throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s: A "
+                                 + a.link_status() + "; B " + b.link_status());
+      if (i > warm_up) {
+        std::lock_guard<std::mutex> g{seen->mu};
+        lat.add(t0, seen->at[i]);
+      }
+    }
+  } catch (...) {
+    stop_listener();
+    throw;
+  }
+  latency_result r;
+  r.m.timing = timer.elapsed();
+  r.load = node_load{r.m.timing, process_cpu_seconds(node_pid) - node_cpu};
+  r.m.ops = n;
+  r.m.latency = lat.summarize();
+  r.warm_up = warm_up;
+  stop_listener();
+  return r;
+}
+
+// --- a cold client catching up with the backlog ----------------------------------
+
+struct catch_up_result {
+  measurement m;
+  node_load load;
+  double first_op_ms = 0; // enable_sync until the first op was in (connect + handshake)
+};
+
+// From enable_sync until the client's version vector has every op of the
+// backlog. Polled every millisecond: subscribing would add a message per op
+// to the path being measured.
+catch_up_result catch_up(caf::actor_system& sys, const fs::path& dir, std::uint16_t port,
+                         pid_t node_pid, node_id origin, std::size_t n) {
+  sync_client c{sys, dir, "cold-client"};
+  catch_up_result r;
+  std::optional<bench_clock::time_point> first;
+  phase_timer timer;
+  double node_cpu = process_cpu_seconds(node_pid);
+  auto t0 = bench_clock::now();
+  c.sync(port, catch_up_db);
+  auto deadline = t0 + 300s;
+  for (;;) {
+    auto have = c.version().get(origin);
+    auto now = bench_clock::now();
+    if (have > 0 && !first)
+      first = now;
+    if (have >= n)
+      break;
+    if (now > deadline)
+      throw std::runtime_error("the cold client has " + std::to_string(have) + " of "
+                               + std::to_string(n) + " ops after 300 s: " + c.link_status());
+    std::this_thread::sleep_for(1ms);
+  }
+  r.m.timing = timer.elapsed();
+  r.load = node_load{r.m.timing, process_cpu_seconds(node_pid) - node_cpu};
+  r.m.ops = n;
+  r.first_op_ms = std::chrono::duration<double, std::milli>(*first - t0).count();
+  return r;
+}
+
+} // namespace
+
+report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
+  if (o.latency_samples == 0 || o.catch_up_ops == 0 || o.threads == 0)
+    throw std::invalid_argument("counts and threads must be positive");
+  auto binary = find_node_binary(o.node_binary);
+  const std::string client_sched =
+    std::to_string(o.threads) + " scheduler thread(s), "
+    + (o.low_latency ? "polling when idle (low latency)" : "sleeping when idle");
+  const std::string node_sched = "blaze-node's own: 2 scheduler threads, sleeping when idle";
+  report r;
+  r.suite = "remote";
+  r.parameters = {{"latency_samples", o.latency_samples},
+                  {"catch_up_ops", o.catch_up_ops},
+                  {"scheduler_threads", o.threads},
+                  {"low_latency", o.low_latency},
+                  {"client_scheduler", client_sched},
+                  {"node_scheduler", node_sched},
+                  {"transport", "TCP 127.0.0.1, secure channel"},
+                  {"blaze_node", binary.string()}};
+  log << "blaze-node: " << binary.string() << "\n"
+      << "scheduler: clients " << client_sched << "; node " << node_sched << "\n";
+
+  scratch_dir dir{o.dir};
+  auto node_dir = dir / "node";
+  log << "filling the node's backlog store with " << o.catch_up_ops << " ops\n";
+  std::size_t op_bytes = 0;
+  node_id origin = fill_backlog(node_dir / "data" / catch_up_db, o.catch_up_ops, op_bytes);
+  wait_for_quiet();
+
+  log << "raw TCP loopback ping-pong, " << op_bytes << " bytes (one encoded op)\n";
+  auto raw = tcp_ping_pong(o.latency_samples * 4, op_bytes);
+  log << "  p50 " << us(raw.latency.p50_ns) << "\n";
+
+  log << "starting blaze-node\n";
+  node_process node{binary, node_dir};
+  log << "  pid " << node.pid() << ", sync on 127.0.0.1:" << node.sync_port() << "\n";
+  node.wait_until_idle(10s);
+
+  // /proc/stat ticks are 10 ms: judge only phases long enough to measure.
+  std::vector<std::pair<std::string, double>> disturbed;
+  auto log_load = [&](const measurement& m, const node_load& l) {
+    log << " (" << fixed(m.timing.wall_s, 2) << " s; cores busy: bench "
+        << fixed(m.process_cores(), 2) << ", node " << fixed(l.node_cores, 2) << ", other "
+        << fixed(l.other_cores, 2) << ")\n";
+    if (m.timing.wall_s >= 0.2 && l.other_cores > 0.25)
+      disturbed.emplace_back(m.latency.count ? "the latency run" : "the catch-up", l.other_cores);
+  };
+
+  runtime::scheduler_options sched;
+  sched.threads = o.threads;
+  sched.low_latency = o.low_latency;
+  runtime::system_config cfg{sched};
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.enable-automatic-connections", false);
+  std::optional<catch_up_result> cold;
+  std::optional<latency_result> lat;
+  {
+    caf::actor_system sys{cfg};
+    log << "cold client catches up with " << o.catch_up_ops << " ops\n";
+    cold = catch_up(sys, dir.path(), node.sync_port(), node.pid(), origin, o.catch_up_ops);
+    log << "  " << format_rate(cold->m.ops_per_s()) << " ops/s";
+    log_load(cold->m, cold->load);
+    node.wait_until_idle(10s);
+    wait_for_quiet();
+    log << "client A -> blaze-node -> client B: commit on A -> visible on B\n";
+    lat = remote_latency(sys, dir.path(), node.sync_port(), node.pid(), o.latency_samples);
+    log << "  p50 " << us(lat->m.latency.p50_ns) << ", p99 " << us(lat->m.latency.p99_ns);
+    log_load(lat->m, lat->load);
+  }
+
+  log << "stopping blaze-node (SIGTERM)\n";
+  int code = node.stop();
+  if (code != 0)
+    r.warnings.push_back("blaze-node did not exit cleanly on SIGTERM ("
+                         + (code < 0 ? std::string("killed after 30 s")
+                                     : "exit code " + std::to_string(code))
+                         + "): " + tail(node.log()));
+
+  for (auto& [phase, cores] : disturbed)
+    r.warnings.push_back("other processes (or the hypervisor) used " + fixed(cores, 2)
+                         + " cores during " + phase
+                         + ": figures are disturbed, re-run on a quiet machine");
+
+  {
+    auto& l = lat->m.latency;
+    comparison_row row;
+    row.benchmark = "client -> blaze-node -> client, commit -> visible";
+    row.unit = "µs";
+    row.blaze = l.p50_ns / 1000;
+    row.raw = raw.latency.p50_ns / 1000;
+    bool met = l.p50_ns / 1000 <= latency_p50_goal_us;
+    row.notes = "p50, includes the put on A; p99 " + us(l.p99_ns) + ", p99.9 " + us(l.p999_ns)
+                + "; goal p50 ≤ " + format_rate(latency_p50_goal_us) + " µs: "
+                + (met ? "met" : "MISSED") + "; baseline: raw TCP loopback round trip of "
+                + std::to_string(op_bytes) + " bytes";
+    row.details["remote"] = lat->m;
+    row.details["load"] = to_json(lat->load);
+    row.details["warm_up_writes"] = lat->warm_up;
+    row.details["raw_tcp"] = raw;
+    row.details["raw_tcp_message_bytes"] = op_bytes;
+    r.rows.push_back(std::move(row));
+  }
+  {
+    comparison_row row;
+    row.benchmark = "cold client catch-up from blaze-node";
+    row.blaze = cold->m.ops_per_s();
+    bool met = cold->m.ops_per_s() >= catch_up_goal;
+    row.notes = format_rate(static_cast<double>(o.catch_up_ops))
+                + " ops, enable_sync until the client has all (first op after "
+                + fixed(cold->first_op_ms, 1)
+                + " ms); goal ≥ " + format_rate(catch_up_goal) + " ops/s: "
+                + (met ? "met" : "MISSED");
+    row.details["measurement"] = cold->m;
+    row.details["load"] = to_json(cold->load);
+    row.details["first_op_ms"] = cold->first_op_ms;
+    r.rows.push_back(std::move(row));
+  }
+  r.latencies.push_back({"raw TCP loopback round trip", raw.latency});
+  r.latencies.push_back({"client -> node -> client commit -> visible", lat->m.latency});
+  return r;
+}
+
+} // namespace blaze::bench
