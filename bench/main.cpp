@@ -149,6 +149,12 @@ void add_remote_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--low-latency", opts->low_latency,
                   "Idle scheduler workers of the clients keep polling (false: they sleep)")
     ->capture_default_str();
+  cmd->add_option("--node-threads", opts->node_threads, "Scheduler threads of the node")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--node-low-latency", opts->node_low_latency,
+                  "Idle scheduler workers of the node keep polling (false: they sleep)")
+    ->capture_default_str();
   cmd->add_option("--node", opts->node_binary,
                   "The blaze-node binary (default: $BLAZE_NODE, else the one built with this)")
     ->type_name("FILE");

@@ -150,7 +150,9 @@ double process_cpu_seconds(pid_t pid) {
 // dies with this process (PR_SET_PDEATHSIG), should the bench be killed.
 class node_process {
 public:
-  node_process(const fs::path& binary, const fs::path& dir) : dir_(dir) {
+  node_process(const fs::path& binary, const fs::path& dir, std::size_t threads,
+               bool low_latency)
+      : dir_(dir) {
     fs::create_directories(dir_ / "secrets");
     write_secret_file(dir_ / "secrets/node.secret", node_secret);
     write_secret_file(dir_ / "secrets/db.password", "blaze-bench password");
@@ -163,7 +165,9 @@ public:
     {
       std::ofstream cfg(dir_ / "node.toml", std::ios::trunc);
       cfg << "[node]\nname = \"bench-node\"\ndata_dir = \"data\"\n"
-             "secret_file = \"secrets/node.secret\"\n\n"
+             "secret_file = \"secrets/node.secret\"\n"
+          << "threads = " << threads << "\nlow_latency = " << (low_latency ? "true" : "false")
+          << "\n\n"
              "[listen]\nhost = \"127.0.0.1\"\nport = 0\n\n"
              "[sync]\nhost = \"127.0.0.1\"\nport = 0\n\n"
              "[log]\nlevel = \"info\"\n"
@@ -557,7 +561,9 @@ report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
   const std::string client_sched =
     std::to_string(o.threads) + " scheduler thread(s), "
     + (o.low_latency ? "polling when idle (low latency)" : "sleeping when idle");
-  const std::string node_sched = "blaze-node's own: 2 scheduler threads, sleeping when idle";
+  const std::string node_sched =
+    std::to_string(o.node_threads) + " scheduler thread(s), "
+    + (o.node_low_latency ? "polling when idle (low latency)" : "sleeping when idle");
   report r;
   r.suite = "remote";
   r.parameters = {{"latency_samples", o.latency_samples},
@@ -583,7 +589,7 @@ report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
   log << "  p50 " << us(raw.latency.p50_ns) << "\n";
 
   log << "starting blaze-node\n";
-  node_process node{binary, node_dir};
+  node_process node{binary, node_dir, o.node_threads, o.node_low_latency};
   log << "  pid " << node.pid() << ", sync on 127.0.0.1:" << node.sync_port() << "\n";
   node.wait_until_idle(10s);
 

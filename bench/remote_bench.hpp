@@ -19,11 +19,14 @@ struct remote_bench_options {
   // Scheduler threads of the clients' actor system. One, as for the relay
   // bench: the databases run on threads of their own (detached), and on a
   // 2-core machine a second polling worker only takes CPU from them and
-  // from the node. The node runs blaze-node's own settings.
+  // from the node.
   std::size_t threads = 1;
   // Idle workers of the clients keep polling (as in the relay bench), or
   // back off and sleep (as blaze-node's do).
   bool low_latency = true;
+  // The node's scheduler ([node] threads and low_latency in its config).
+  std::size_t node_threads = 2;
+  bool node_low_latency = false;
   std::filesystem::path dir; // parent of the scratch dir; empty: system temp
   // The blaze-node binary; empty: $BLAZE_NODE, else the one built with this.
   std::filesystem::path node_binary;

@@ -268,7 +268,16 @@ node_config read_config(const toml::table& doc, const config_reader& r,
   std::optional<fs::path> data_dir;
   const toml::source_region* name_where = nullptr;
   if (auto* node = r.table_at(doc, "node")) {
-    r.only_keys(*node, "node.", {"name", "data_dir", "secret", "secret_file"});
+    r.only_keys(*node, "node.",
+                {"name", "data_dir", "secret", "secret_file", "threads", "low_latency"});
+    if (auto v = r.integer_at(*node, "node.", "threads")) {
+      if (*v < 0 || *v > 256)
+        r.fail("node.threads", "expected 0..256 scheduler threads, got " + std::to_string(*v),
+               r.where(*node, "threads"));
+      cfg.threads = static_cast<std::size_t>(*v);
+    }
+    if (auto v = r.bool_at(*node, "node.", "low_latency"))
+      cfg.low_latency = *v;
     if (auto v = r.string_at(*node, "node.", "name")) {
       cfg.name = *v;
       name_where = r.where(*node, "name");

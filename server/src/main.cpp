@@ -44,7 +44,8 @@ bool write_port_file(const fs::path& file, std::uint16_t port) {
 }
 
 struct node_system_config : blaze::runtime::system_config {
-  node_system_config() : system_config(blaze::runtime::scheduler_options{2, false}) {
+  explicit node_system_config(const node_config& cfg)
+      : system_config(blaze::runtime::scheduler_options{cfg.threads, cfg.low_latency}) {
     blaze::runtime::enable_secure_middleman(*this);
   }
 };
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
              {"databases", static_cast<std::uint64_t>(cfg->databases.size())},
              {"pid", static_cast<std::int64_t>(::getpid())}});
   {
-    node_system_config sys_cfg;
+    node_system_config sys_cfg{*cfg};
     caf::actor_system sys{sys_cfg};
     auto n = node::start(sys, *cfg);
     if (!n) {

@@ -65,6 +65,10 @@ struct node_config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 7420; // 0: any free port
   std::string secret;               // clients of the status endpoint must prove it
+  // Scheduler: worker threads (0: one per core, at least 2), and whether
+  // idle workers keep polling (lower latency, a busy core) or sleep.
+  std::size_t threads = 2;
+  bool low_latency = false;
   std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
   log_format format = log_format::text;
   // Sync endpoint ([sync]): TCP, and optionally a Unix socket for clients
