@@ -567,14 +567,28 @@ caf::behavior dialer_behavior(link_broker* self, caf::io::connection_handle conn
   return bhvr;
 }
 
+// Every TCP link: no Nagle delay on small frames, and keepalive probes so
+// that a peer gone silent (a cut cable, a dead machine) ends the link in
+// about 15 s, and the topology re-dials, instead of waiting for hours.
+void tune_tcp(int fd) {
+  int one = 1, idle = 5, interval = 2, count = 5;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  // Unacknowledged data is given up on after the same time.
+  unsigned timeout_ms = 15000;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof timeout_ms);
+}
+
 caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle conn,
                                 std::map<std::string, caf::actor_addr> served,
                                 socket_link_options options, bool tcp) {
   self->state.tcp = tcp;
   if (tcp) {
     // CAF's default multiplexer names a connection by its socket.
-    int one = 1;
-    ::setsockopt(static_cast<int>(conn.id()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tune_tcp(static_cast<int>(conn.id()));
   }
   self->state.served = std::move(served);
   for (auto& [name, addr] : self->state.served)
@@ -713,8 +727,7 @@ result<int> connect_tcp(const std::string& host, std::uint16_t port,
       ::close(fd);
       continue;
     }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tune_tcp(fd);
     return fd;
   }
   return last;

@@ -481,4 +481,34 @@ BOOST_AUTO_TEST_CASE(a_link_cut_and_healed_in_network_namespaces_converges) {
   BOOST_TEST(node.stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_long_cut_ends_the_link_and_healing_redials_it) {
+  netns_setup net;
+  if (!net.ok) {
+    BOOST_TEST_MESSAGE("skipped: network namespaces need root (CAP_NET_ADMIN) and iproute2");
+    BOOST_TEST(true);
+    return;
+  }
+  auto port = free_tcp_port();
+  node_process node{dir.path(), "node-ns", port, {}, net.node_address(),
+                    {net.ip, "netns", "exec", net.ns}};
+  client one{*sys, dir.path(), "one"};
+  client two{*sys, dir.path(), "two"};
+  one.sync(port, client::default_policy(), net.node_address());
+  two.sync(port, client::default_policy(), net.node_address());
+  one.put("before");
+  BOOST_REQUIRE(eventually([&] { return two.count() == 1; }));
+  net.cut();
+  for (int i = 0; i < 100; ++i)
+    one.put("during-" + std::to_string(i));
+  // Unacknowledged data and keepalive probes time out: the link ends and
+  // the topology tries to re-dial (and fails while the cut lasts).
+  BOOST_TEST(eventually([&] {
+    auto links = one.topo->links();
+    return !links.empty() && links[0].state == actors::link_state::restarting;
+  }, 40s));
+  net.heal();
+  BOOST_TEST(eventually([&] { return two.count() == 101; }, 60s), "two " << two.count());
+  BOOST_TEST(node.stop() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
