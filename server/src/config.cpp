@@ -211,7 +211,7 @@ std::vector<std::string> string_list(const config_reader& r, const toml::table& 
   for (auto& item : *list) {
     auto* s = item.as_string();
     if (!s || s->get().empty() || s->get().size() > 255)
-      r.fail(key_name, "expected collection names (1..255 characters)", &item.source());
+      r.fail(key_name, "expected a list of strings of 1..255 characters", &item.source());
     out.push_back(s->get());
   }
   return out;
@@ -500,7 +500,7 @@ node_config read_config(const toml::table& doc, const config_reader& r,
       auto& t = *entry.as_table();
       std::string prefix = "peer[" + std::to_string(index++) + "].";
       r.only_keys(t, prefix,
-                  {"database", "remote", "host", "port", "socket", "mode", "secret",
+                  {"database", "remote", "host", "port", "socket", "failover", "mode", "secret",
                    "secret_file", "access_secret", "access_secret_file"});
       peer_config peer;
       auto db_name = r.string_at(t, prefix, "database");
@@ -528,6 +528,15 @@ node_config read_config(const toml::table& doc, const config_reader& r,
         r.fail(prefix + "host", "give both host and port (or neither, with socket)", &t.source());
       if (peer.host.empty() && peer.socket.empty())
         r.fail(prefix + "host", "missing: a peer needs host and port, or socket", &t.source());
+      for (auto& text : string_list(r, t, prefix + "failover", "failover")) {
+        auto endpoint = parse_endpoint(text);
+        if (!endpoint || endpoint->second == 0)
+          r.fail(prefix + "failover", "'" + text + "' is not HOST:PORT", r.where(t, "failover"));
+        peer.failover.push_back(*endpoint);
+      }
+      if (!peer.failover.empty() && peer.host.empty())
+        r.fail(prefix + "failover", "needs host and port (the first node to try)",
+               r.where(t, "failover"));
       if (auto m = r.string_at(t, prefix, "mode")) {
         if (*m != "read_only" && *m != "write_only" && *m != "bidirectional")
           r.fail(prefix + "mode",

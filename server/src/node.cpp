@@ -237,6 +237,8 @@ result<std::uint16_t> node::listen() {
     if (!mode)
       return mode.error();
     actors::remote_database remote{peer.remote, peer.host, peer.port, peer.socket, {}};
+    for (auto& [host, port] : peer.failover)
+      remote.failover.push_back({host, port});
     actors::sync_policy policy;
     policy.mode = *mode;
     policy.node_secret = peer.secret;

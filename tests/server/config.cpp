@@ -294,6 +294,7 @@ read_only = true
 database = "notes"
 host = "10.0.0.2"
 port = 7421
+failover = ["10.0.0.3:7421", "[::1]:7422"]
 
 [[peer]]
 database = "notes"
@@ -328,6 +329,10 @@ BOOST_AUTO_TEST_CASE(sync_grants_and_peers_are_read_with_their_defaults) {
   BOOST_TEST(p0.mode == "bidirectional");
   BOOST_TEST(p0.secret == "node secret");             // this node's secret
   BOOST_TEST(p0.access_secret == "notes sync secret"); // the database's sync secret
+  BOOST_REQUIRE(p0.failover.size() == 2u);
+  BOOST_TEST(p0.failover[0].first == "10.0.0.3");
+  BOOST_TEST(p0.failover[1].first == "::1");
+  BOOST_TEST(p0.failover[1].second == 7422);
   auto& p1 = cfg->peers[1];
   BOOST_TEST(p1.remote == "notes-copy");
   BOOST_TEST(p1.socket == "/run/other.sock");
@@ -366,6 +371,7 @@ BOOST_AUTO_TEST_CASE(bad_sync_grants_and_peers_are_refused) {
   expect_error(in_sync("host = \"10.0.0.2\"\nport = 7421\n", "host = \"10.0.0.2\"\n"),
                {"peer[0].host", "both host and port"});
   expect_error(in_sync("socket = \"/run/other.sock\"\n", ""), {"peer[1].host", "missing"});
+  expect_error(in_sync("\"10.0.0.3:7421\",", "\"10.0.0.3\","), {"peer[0].failover", "10.0.0.3"});
   expect_error(in_sync("mode = \"read_only\"\nsecret", "mode = \"up\"\nsecret"),
                {"peer[1].mode", "up"});
 }

@@ -46,6 +46,8 @@ struct peer_config {
   std::string host;               // the other node's sync endpoint
   std::uint16_t port = 0;
   std::string socket;             // or / and its Unix socket (preferred when it answers)
+  // Other nodes holding the database, tried in turn when host:port fails.
+  std::vector<std::pair<std::string, std::uint16_t>> failover;
   std::string mode = "bidirectional";
   std::string secret;             // the other node's secret (default: this node's)
   std::string access_secret;      // default: the database's sync secret
