@@ -428,23 +428,51 @@ struct netns_setup {
         ip = p;
     if (::geteuid() != 0 || ip.empty())
       return;
-    sh("ip netns del " + ns);
-    ok = sh("ip netns add " + ns) == 0
-         && sh("ip link add " + root_if + " type veth peer name " + ns_if) == 0
-         && sh("ip link set " + ns_if + " netns " + ns) == 0
-         && sh("ip addr add " + subnet + "1/24 dev " + root_if) == 0
-         && sh("ip link set " + root_if + " up") == 0
-         && sh("ip netns exec " + ns + " ip addr add " + subnet + "2/24 dev " + ns_if) == 0
-         && sh("ip netns exec " + ns + " ip link set " + ns_if + " up") == 0
-         && sh("ip netns exec " + ns + " ip link set lo up") == 0;
+    sh(ip + " netns del " + ns);
+    ok = sh(ip + " netns add " + ns) == 0
+         && sh(ip + " link add " + root_if + " type veth peer name " + ns_if) == 0
+         && sh(ip + " link set " + ns_if + " netns " + ns) == 0
+         && sh(ip + " addr add " + subnet + "1/24 dev " + root_if) == 0
+         && sh(ip + " link set " + root_if + " up") == 0
+         && sh(ip + " netns exec " + ns + " " + ip + " addr add " + subnet + "2/24 dev " + ns_if) == 0
+         && sh(ip + " netns exec " + ns + " " + ip + " link set " + ns_if + " up") == 0
+         && sh(ip + " netns exec " + ns + " " + ip + " link set lo up") == 0;
   }
   ~netns_setup() {
-    sh("ip link del " + root_if);
-    sh("ip netns del " + ns);
+    if (!ok && ip.empty())
+      return;
+    sh(ip + " link del " + root_if);
+    sh(ip + " netns del " + ns);
   }
   std::string node_address() const { return subnet + "2"; }
-  void cut() { BOOST_REQUIRE(sh("ip link set " + root_if + " down") == 0); }
-  void heal() { BOOST_REQUIRE(sh("ip link set " + root_if + " up") == 0); }
+  void cut() { BOOST_REQUIRE(sh(ip + " link set " + root_if + " down") == 0); }
+  void heal() { BOOST_REQUIRE(sh(ip + " link set " + root_if + " up") == 0); }
+};
+
+// A node in its own network namespace and two clients synced with it
+// through the veth pair. Without root, net.ok is false and it says so.
+struct netns_cluster {
+  netns_setup net;
+  std::unique_ptr<node_process> node;
+  std::unique_ptr<client> one;
+  std::unique_ptr<client> two;
+
+  explicit netns_cluster(sync_fixture& fx) {
+    if (!net.ok) {
+      BOOST_TEST_MESSAGE("skipped: network namespaces need root (CAP_NET_ADMIN) and iproute2");
+      BOOST_TEST(true);
+      return;
+    }
+    auto port = free_tcp_port();
+    node = std::make_unique<node_process>(fx.dir.path(), "node-ns", port, std::string{},
+                                          net.node_address(),
+                                          std::vector<std::string>{net.ip, "netns", "exec",
+                                                                   net.ns});
+    one = std::make_unique<client>(*fx.sys, fx.dir.path(), "one");
+    two = std::make_unique<client>(*fx.sys, fx.dir.path(), "two");
+    one->sync(port, client::default_policy(), net.node_address());
+    two->sync(port, client::default_policy(), net.node_address());
+  }
 };
 
 } // namespace
@@ -452,19 +480,13 @@ struct netns_setup {
 BOOST_FIXTURE_TEST_SUITE(netns, sync_fixture)
 
 BOOST_AUTO_TEST_CASE(a_link_cut_and_healed_in_network_namespaces_converges) {
-  netns_setup net;
-  if (!net.ok) {
-    BOOST_TEST_MESSAGE("skipped: network namespaces need root (CAP_NET_ADMIN) and iproute2");
-    BOOST_TEST(true);
+  netns_cluster c{*this};
+  if (!c.net.ok)
     return;
-  }
-  auto port = free_tcp_port();
-  node_process node{dir.path(), "node-ns", port, {}, net.node_address(),
-                    {net.ip, "netns", "exec", net.ns}};
-  client one{*sys, dir.path(), "one"};
-  client two{*sys, dir.path(), "two"};
-  one.sync(port, client::default_policy(), net.node_address());
-  two.sync(port, client::default_policy(), net.node_address());
+  auto& net = c.net;
+  auto& one = *c.one;
+  auto& two = *c.two;
+  auto& node = *c.node;
   for (int i = 0; i < 100; ++i)
     one.put("before-" + std::to_string(i));
   BOOST_REQUIRE(eventually([&] { return two.count() == 100; }));
@@ -482,19 +504,13 @@ BOOST_AUTO_TEST_CASE(a_link_cut_and_healed_in_network_namespaces_converges) {
 }
 
 BOOST_AUTO_TEST_CASE(a_long_cut_ends_the_link_and_healing_redials_it) {
-  netns_setup net;
-  if (!net.ok) {
-    BOOST_TEST_MESSAGE("skipped: network namespaces need root (CAP_NET_ADMIN) and iproute2");
-    BOOST_TEST(true);
+  netns_cluster c{*this};
+  if (!c.net.ok)
     return;
-  }
-  auto port = free_tcp_port();
-  node_process node{dir.path(), "node-ns", port, {}, net.node_address(),
-                    {net.ip, "netns", "exec", net.ns}};
-  client one{*sys, dir.path(), "one"};
-  client two{*sys, dir.path(), "two"};
-  one.sync(port, client::default_policy(), net.node_address());
-  two.sync(port, client::default_policy(), net.node_address());
+  auto& net = c.net;
+  auto& one = *c.one;
+  auto& two = *c.two;
+  auto& node = *c.node;
   one.put("before");
   BOOST_REQUIRE(eventually([&] { return two.count() == 1; }));
   net.cut();
