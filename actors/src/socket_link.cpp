@@ -644,6 +644,15 @@ blaze::error errno_error(const std::string& what) {
   return blaze::error{errc::io_error, what + ": " + std::strerror(errno)};
 }
 
+// Served databases by name, held weakly (see link_state::served).
+std::map<std::string, caf::actor_addr>
+weak_refs(const std::map<std::string, database_actor>& databases) {
+  std::map<std::string, caf::actor_addr> out;
+  for (auto& [name, db] : databases)
+    out.emplace(name, db.address());
+  return out;
+}
+
 // The dialling end's broker around a connected socket.
 caf::actor spawn_dialer(caf::actor_system& sys, int fd, database_actor local,
                         const std::string& remote, link_mode mode, socket_link_options options) {
@@ -768,11 +777,8 @@ result<tcp_listener> serve_tcp(caf::actor_system& sys, const std::string& host,
   std::uint16_t bound_port = bound.ss_family == AF_INET6
                                ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  std::map<std::string, caf::actor_addr> served;
-  for (auto& [name, db] : databases)
-    served.emplace(name, db.address());
   auto listener = sys.middleman().spawn_broker(listener_behavior, fd, std::string{}, true,
-                                               std::move(served), std::move(options));
+                                               weak_refs(databases), std::move(options));
   return tcp_listener{std::move(listener), bound_port};
 }
 
@@ -833,11 +839,8 @@ result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_
     ::close(fd);
     return e;
   }
-  std::map<std::string, caf::actor_addr> served;
-  for (auto& [name, db] : databases)
-    served.emplace(name, db.address());
   return sys.middleman().spawn_broker(listener_behavior, fd, socket_path, false,
-                                      std::move(served), std::move(options));
+                                      weak_refs(databases), std::move(options));
 }
 
 result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,

@@ -40,7 +40,7 @@ struct direction_state {
 
 // Where a socket link dialled by this topology connects to: a Unix socket
 // path, or a TCP host and port.
-struct unix_dial {
+struct dial_target {
   std::string local;
   std::string path;
   std::string remote;
@@ -65,7 +65,7 @@ struct link_entry {
   bool failed = false;
   // Socket links: dialled here (re-dialled when the connection ends), or
   // accepted by a listener (forgotten when it ends: the dialler re-dials).
-  std::optional<unix_dial> dial;
+  std::optional<dial_target> dial;
   bool inbound = false;
   caf::actor connection;
   bool dialing = false; // a TCP connect is under way in a detached helper
@@ -442,7 +442,7 @@ socket_link_options listener_options(topology_pointer self, serve_access access)
 
 // A link dialled by this topology to another process; connection failures
 // are not errors here: the link is kept and re-dialled.
-caf::result<link_id> add_socket_link(topology_pointer self, unix_dial target, link_mode mode) {
+caf::result<link_id> add_socket_link(topology_pointer self, dial_target target, link_mode mode) {
   auto& st = self->state;
   if (target.remote.empty())
     return fail(errc::invalid_argument, "no remote database named");
@@ -689,21 +689,6 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         return;
       }
     },
-    [self](connect_atom, const std::string& local, const std::string& path,
-           const std::string& remote, link_mode mode, link_access& access) -> caf::result<link_id> {
-      if (auto err = check_local(self, local))
-        return err;
-      if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path))
-        return fail(errc::invalid_argument, "Unix socket path must be 1 to "
-                                              + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1)
-                                              + " bytes: " + path);
-      unix_dial target;
-      target.local = local;
-      target.path = path;
-      target.remote = remote;
-      target.access = std::move(access);
-      return add_socket_link(self, std::move(target), mode);
-    },
     [self](connect_atom, const std::string& local, remote_database& remote, link_mode mode,
            link_access& access) -> caf::result<link_id> {
       if (auto err = check_local(self, local))
@@ -712,10 +697,12 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         return fail(errc::invalid_argument, "no host and port, nor a socket path, to reach '"
                                               + remote.database + "' at");
       if (!remote.host.empty() && (remote.port == 0 || access.link_secret.empty()))
-        return fail(errc::invalid_argument, "a TCP link needs a port and a link secret");
+        return fail(errc::invalid_argument, "a TCP link needs a host, a port and a link secret");
       if (remote.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
-        return fail(errc::invalid_argument, "Unix socket path too long: " + remote.socket_path);
-      unix_dial target;
+        return fail(errc::invalid_argument, "Unix socket path must be 1 to "
+                                              + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1)
+                                              + " bytes: " + remote.socket_path);
+      dial_target target;
       target.local = local;
       target.path = remote.socket_path;
       target.host = remote.host;
@@ -725,22 +712,6 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         if (e.host.empty() || e.port == 0)
           return fail(errc::invalid_argument, "a failover node needs a host and a port");
       target.remote = remote.database;
-      target.access = std::move(access);
-      return add_socket_link(self, std::move(target), mode);
-    },
-    [self](connect_atom, const std::string& local, const std::string& host, std::uint16_t port,
-           const std::string& remote, link_mode mode, link_access& access) -> caf::result<link_id> {
-      if (auto err = check_local(self, local))
-        return err;
-      if (host.empty() || port == 0)
-        return fail(errc::invalid_argument, "a TCP link needs a host and a port");
-      if (access.link_secret.empty())
-        return fail(errc::invalid_argument, "a TCP link needs a link secret");
-      unix_dial target;
-      target.local = local;
-      target.host = host;
-      target.port = port;
-      target.remote = remote;
       target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);
     },
@@ -837,9 +808,17 @@ result<link_id> topology::connect_unix(const std::string& local, const std::stri
 result<link_id> topology::connect_unix(const std::string& local, const std::string& socket_path,
                                        const std::string& remote, link_mode mode,
                                        link_access access) {
+  remote_database where;
+  where.database = remote;
+  where.socket_path = socket_path;
+  return connect_remote(local, std::move(where), mode, std::move(access));
+}
+
+result<link_id> topology::connect_remote(const std::string& local, remote_database remote,
+                                         link_mode mode, link_access access) {
   caf::scoped_actor self{sys_};
   result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
-  self->request(supervisor_, timeout_, connect_atom_v, local, socket_path, remote, mode,
+  self->request(supervisor_, timeout_, connect_atom_v, local, std::move(remote), mode,
                 std::move(access))
     .receive([&](link_id id) { out = id; },
              [&](caf::error& e) { out = runtime::from_caf_error(e); });
@@ -868,13 +847,11 @@ result<void> topology::serve_unix(const std::string& socket_path, serve_access a
 result<link_id> topology::connect_tcp(const std::string& local, const std::string& host,
                                       std::uint16_t port, const std::string& remote,
                                       link_mode mode, link_access access) {
-  caf::scoped_actor self{sys_};
-  result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
-  self->request(supervisor_, timeout_, connect_atom_v, local, host, port, remote, mode,
-                std::move(access))
-    .receive([&](link_id id) { out = id; },
-             [&](caf::error& e) { out = runtime::from_caf_error(e); });
-  return out;
+  remote_database where;
+  where.database = remote;
+  where.host = host;
+  where.port = port;
+  return connect_remote(local, std::move(where), mode, std::move(access));
 }
 
 result<std::uint16_t> topology::serve_tcp(const std::string& host, std::uint16_t port,
@@ -897,13 +874,7 @@ result<link_id> topology::enable_sync(const std::string& local, remote_database 
   access.link_secret = std::move(policy.node_secret);
   access.access_secret = std::move(policy.access_secret);
   access.collections = std::move(policy.collections);
-  caf::scoped_actor self{sys_};
-  result<link_id> out{blaze::error{errc::timeout, "topology did not answer"}};
-  self->request(supervisor_, timeout_, connect_atom_v, local, std::move(remote), policy.mode,
-                std::move(access))
-    .receive([&](link_id id) { out = id; },
-             [&](caf::error& e) { out = runtime::from_caf_error(e); });
-  return out;
+  return connect_remote(local, std::move(remote), policy.mode, std::move(access));
 }
 
 result<void> topology::disconnect(link_id id) {

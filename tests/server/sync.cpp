@@ -262,43 +262,35 @@ BOOST_AUTO_TEST_CASE(wrong_credentials_are_refused_and_nothing_is_transferred) {
     auto links = writer.topo->links();
     return !links.empty() && links[0].lag() == 0 && links[0].state == actors::link_state::running;
   }));
-  {
-    client c{*sys, dir.path(), "wrong-node-secret"};
-    auto p = client::default_policy();
-    p.node_secret = "not the node secret";
+  // Each refused client says why, and gets nothing.
+  auto refusal_of = [&](const std::string& name, const actors::sync_policy& p) {
+    client c{*sys, dir.path(), name};
     c.sync(node.sync_port(), p);
-    BOOST_TEST(c.refusal().find("authentication failed") != std::string::npos);
-    BOOST_TEST(c.count() == 0u);
-  }
-  {
-    client c{*sys, dir.path(), "wrong-access-secret"};
-    auto p = client::default_policy();
-    p.access_secret = "not the notes secret";
-    c.sync(node.sync_port(), p);
-    BOOST_TEST(c.refusal().find("did not prove an access secret") != std::string::npos);
-    BOOST_TEST(c.count() == 0u);
-  }
-  {
-    // The reader grant covers collection "notes" only, and only pulling.
-    client c{*sys, dir.path(), "greedy-reader"};
-    auto p = client::default_policy();
-    p.access_secret = reader_key;
-    p.mode = actors::link_mode::write_only; // pull only
-    p.collections = {"notes", "secret"};
-    c.sync(node.sync_port(), p);
-    BOOST_TEST(c.refusal().find("not granted collection 'secret'") != std::string::npos);
+    auto why = c.refusal();
     BOOST_TEST(c.count() + c.count("secret") == 0u);
-  }
-  {
-    client c{*sys, dir.path(), "pushing-reader"};
-    auto p = client::default_policy();
-    p.access_secret = reader_key;
-    c.sync(node.sync_port(), p); // bidirectional: would push
-    BOOST_TEST(c.refusal().find("may only read") != std::string::npos);
-  }
+    return why;
+  };
+  auto p = client::default_policy();
+  p.node_secret = "not the node secret";
+  BOOST_TEST(refusal_of("wrong-node-secret", p).find("authentication failed")
+             != std::string::npos);
+  p = client::default_policy();
+  p.access_secret = "not the notes secret";
+  BOOST_TEST(refusal_of("wrong-access-secret", p).find("did not prove an access secret")
+             != std::string::npos);
+  // The reader grant covers collection "notes" only, and only pulling.
+  p = client::default_policy();
+  p.access_secret = reader_key;
+  p.mode = actors::link_mode::write_only; // pull only
+  p.collections = {"notes", "secret"};
+  BOOST_TEST(refusal_of("greedy-reader", p).find("not granted collection 'secret'")
+             != std::string::npos);
+  p = client::default_policy();
+  p.access_secret = reader_key; // bidirectional: would push
+  BOOST_TEST(refusal_of("pushing-reader", p).find("may only read") != std::string::npos);
   // The reader within its grant gets "notes" and nothing else.
   client reader{*sys, dir.path(), "reader"};
-  auto p = client::default_policy();
+  p = client::default_policy();
   p.access_secret = reader_key;
   p.mode = actors::link_mode::write_only;
   reader.sync(node.sync_port(), p);

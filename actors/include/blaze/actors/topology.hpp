@@ -156,27 +156,19 @@ using topology_actor = caf::typed_actor<
   caf::replies_to<register_atom, std::string, database_actor>::with<node_id>,
   // Links two registered databases (from, to, mode); replies with the link id.
   caf::replies_to<connect_atom, std::string, std::string, link_mode>::with<link_id>,
-  // Links a registered database (local) to the database named `remote`
-  // served at a Unix socket path, through another process's topology
-  // (local, socket path, remote, mode, link secret); replies with the link
-  // id. The connection is made without blocking; when it fails or ends it is
-  // re-dialled with backoff, and the new relay resumes from the peer's
-  // version vector.
-  caf::replies_to<connect_atom, std::string, std::string, std::string, link_mode,
-                  link_access>::with<link_id>,
-  // Serves every registered database, now and later, at a Unix socket path
-  // (socket path, link secret); replies with the listener. Accepted
-  // connections appear among the links.
-  caf::replies_to<serve_atom, std::string, serve_access>::with<caf::actor>,
-  // The same over TCP, always inside the secure channel:
-  // (local, host, port, remote, mode, link secret) and (host, port, link
-  // secret), the latter replying with the listener and the bound port.
-  caf::replies_to<connect_atom, std::string, std::string, std::uint16_t, std::string, link_mode,
-                  link_access>::with<link_id>,
-  // Links a local database to a remote one by whichever transport answers
-  // (see remote_database): (local, remote, mode, access).
+  // Links a registered database (local) to a database served by another
+  // process, by whichever transport answers (see remote_database): (local,
+  // remote, mode, access); replies with the link id. The connection is made
+  // without blocking; when it fails or ends it is re-dialled with backoff,
+  // and the new relay resumes from the peer's version vector.
   caf::replies_to<connect_atom, std::string, remote_database, link_mode,
                   link_access>::with<link_id>,
+  // Serves every registered database, now and later, at a Unix socket path
+  // (socket path, access); replies with the listener. Accepted connections
+  // appear among the links.
+  caf::replies_to<serve_atom, std::string, serve_access>::with<caf::actor>,
+  // The same over TCP, always inside the secure channel: (host, port,
+  // access), replying with the listener and the bound port.
   caf::replies_to<serve_atom, std::string, std::uint16_t, serve_access>::with<caf::actor,
                                                                              std::uint16_t>,
   // Stops a link's relays (or connection) and forgets the link.
@@ -273,6 +265,9 @@ public:
   const topology_actor& supervisor() const { return supervisor_; }
 
 private:
+  result<link_id> connect_remote(const std::string& local, remote_database remote,
+                                 link_mode mode, link_access access);
+
   caf::actor_system& sys_;
   topology_actor supervisor_;
   std::vector<caf::actor> listeners_;
