@@ -3,6 +3,7 @@
 #include "blaze/runtime/link_protocol.hpp"
 #include "blaze/runtime/secure_channel.hpp"
 #include "blaze/runtime/system_config.hpp"
+#include "blaze/storage/team_seal.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
@@ -76,6 +77,19 @@ struct link_state {
   // dialler (listener side; empty name without grants).
   std::vector<std::string> collections;
   std::string proof;                                // this side's proof for its hello
+  // End-to-end sealing. Both ends: the teams whose sealed ops the link
+  // carries, and whether only sealed ops cross it. Dialler: the keys of the
+  // teams it is a member of, with the collections each seals; the
+  // collections it asked for (plaintext names); its team proofs.
+  std::vector<std::string> teams;
+  bool sealed_only = false;
+  struct member {
+    team_key key;
+    std::vector<std::string> collections;
+  };
+  std::vector<member> members;
+  std::vector<std::string> asked;
+  std::vector<runtime::link_team> team_proofs;
   // Op batches read in one go, applied together (one write on the database's
   // thread instead of one per batch), then acknowledged batch by batch.
   std::vector<op> to_apply;
@@ -151,7 +165,13 @@ void send_hello(link_broker* self) {
   h.node = st.local_node;
   h.have = st.local_have;
   h.proof = st.proof;
-  h.collections = st.collections;
+  h.sealed_only = st.sealed_only;
+  // A sealed-only dialler asks for no plaintext collection: the ones it
+  // names are sealed before they leave, and filtered here.
+  if (!(st.dialer && st.sealed_only))
+    h.collections = st.collections;
+  if (st.dialer)
+    h.teams = st.team_proofs;
   send_frame(self, h);
   st.hello_sent = true;
 }
@@ -252,10 +272,55 @@ bool admit(link_broker* self, const runtime::link_hello& h,
   return true;
 }
 
+bool contains(const std::vector<std::string>& xs, std::string_view x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+// Whether an op of `collection` may cross the link (either way): a sealed
+// op when the link carries its team, a plaintext op when the link is not
+// sealed-only and carries its collection.
 bool carries(const link_state& st, const std::string& collection) {
-  return st.collections.empty()
-         || std::find(st.collections.begin(), st.collections.end(), collection)
-              != st.collections.end();
+  if (is_sealed_collection(collection))
+    return contains(st.teams, sealed_collection_team(collection));
+  if (st.sealed_only)
+    return false;
+  return st.collections.empty() || contains(st.collections, collection);
+}
+
+// Why an op of `collection` may not cross the link.
+std::string refusal(const link_state& st, const std::string& collection) {
+  if (is_sealed_collection(collection))
+    return "the peer sent a sealed op of team '" + std::string{sealed_collection_team(collection)}
+           + "', which this link does not carry";
+  if (st.sealed_only)
+    return "the peer sent a plaintext op (collection '" + collection
+           + "') on a link that carries only end-to-end sealed ops";
+  return "the peer sent an op for collection '" + collection + "', which this link does not carry";
+}
+
+// Listener: checks the dialler's proof for every team it names.
+bool admit_teams(link_broker* self, const runtime::link_hello& h) {
+  auto& st = self->state;
+  auto binding = st.channel ? st.channel->channel_binding() : std::string{};
+  auto known = st.options.served_teams.find(h.database);
+  for (auto& t : h.teams) {
+    const team_access* team = nullptr;
+    if (known != st.options.served_teams.end())
+      for (auto& candidate : known->second)
+        if (candidate.name == t.name)
+          team = &candidate;
+    if (team == nullptr || binding.empty()
+        || !runtime::proofs_equal(t.proof, runtime::team_proof(team->access_key, binding,
+                                                               h.database, t.name))) {
+      fail(self, errc::auth_failed,
+           "the dialler did not prove membership of team '" + t.name + "' of database '"
+             + h.database + "'");
+      return false;
+    }
+    if (!contains(st.teams, t.name))
+      st.teams.push_back(t.name);
+  }
+  return true;
 }
 
 void on_hello(link_broker* self, runtime::link_hello& h) {
@@ -282,6 +347,9 @@ void on_hello(link_broker* self, runtime::link_hello& h) {
       }
     }
     st.collections = h.collections; // what the node grants
+    // A node whose database takes only sealed ops says so: plaintext ops
+    // then stay here instead of being refused there.
+    st.sealed_only = st.sealed_only || h.sealed_only;
     st.peer = std::move(h);
     st.peer_have = st.peer->have;
     established(self);
@@ -303,6 +371,9 @@ void on_hello(link_broker* self, runtime::link_hello& h) {
   } else {
     st.collections = h.collections; // no grants: whatever the dialler asks
   }
+  if (!admit_teams(self, h))
+    return;
+  st.sealed_only = h.sealed_only || contains(st.options.e2e_databases, h.database);
   st.sends_ops = h.accepts_ops;
   st.accepts_ops = h.sends_ops;
   st.peer = std::move(h);
@@ -325,24 +396,85 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
          "the peer sent ops on a link that carries ops only the other way");
     return;
   }
+  bool opens = st.dialer && !st.members.empty();
   for (auto& o : batch.ops) {
     if (o.origin == st.local_node) {
       fail(self, errc::protocol_error, "the peer echoed this database's own op");
       return;
     }
     if (!carries(st, o.collection)) {
-      fail(self, errc::permission_denied,
-           "the peer sent an op for collection '" + o.collection
-             + "', which this link does not carry");
+      fail(self, errc::permission_denied, refusal(st, o.collection));
       return;
     }
   }
   st.to_ack.push_back(batch.batch);
+  if (opens) {
+    // A member opens its teams' sealed ops here: its store holds plaintext.
+    for (auto& o : batch.ops) {
+      link_state::member* key = nullptr;
+      if (is_sealed_collection(o.collection))
+        for (auto& m : st.members)
+          if (m.key.team() == sealed_collection_team(o.collection))
+            key = &m;
+      if (key == nullptr) {
+        st.to_apply.push_back(std::move(o));
+        continue;
+      }
+      auto plain = key->key.open(o);
+      if (!plain) {
+        fail(self, plain.error().code(),
+             "an op forwarded by the peer does not open: " + plain.error().message());
+        return;
+      }
+      // Collections this side did not ask for are left out, as a node
+      // leaves out plaintext collections a link does not carry.
+      if (!st.asked.empty() && !contains(st.asked, plain->collection))
+        continue;
+      st.to_apply.push_back(std::move(*plain));
+    }
+    return;
+  }
   if (st.to_apply.empty())
     st.to_apply = std::move(batch.ops);
   else
     st.to_apply.insert(st.to_apply.end(), std::make_move_iterator(batch.ops.begin()),
                        std::make_move_iterator(batch.ops.end()));
+}
+
+// What of `ops` crosses the link, in place: a member's ops of its teams'
+// collections sealed, everything the link does not carry dropped.
+result<void> outgoing(link_state& st, std::vector<op>& ops) {
+  bool seals = st.dialer && (!st.members.empty() || !st.asked.empty());
+  if (!seals && st.collections.empty() && !st.sealed_only && st.teams.empty()) {
+    // The common case: everything crosses, except sealed ops, which a link
+    // without teams never carries.
+    ops.erase(std::remove_if(ops.begin(), ops.end(),
+                             [](const op& o) { return is_sealed_collection(o.collection); }),
+              ops.end());
+    return {};
+  }
+  std::vector<op> out;
+  out.reserve(ops.size());
+  for (auto& o : ops) {
+    if (seals && !is_sealed_collection(o.collection)) {
+      if (!st.asked.empty() && !contains(st.asked, o.collection))
+        continue;
+      auto m = std::find_if(st.members.begin(), st.members.end(), [&](auto& m) {
+        return m.collections.empty() || contains(m.collections, o.collection);
+      });
+      if (m != st.members.end()) {
+        auto s = m->key.seal(o);
+        if (!s)
+          return s.error();
+        out.push_back(std::move(*s));
+        continue;
+      }
+    }
+    if (carries(st, o.collection))
+      out.push_back(std::move(o));
+  }
+  ops = std::move(out);
+  return {};
 }
 
 // Applies the batches that on_ops collected from one read.
@@ -354,6 +486,12 @@ void apply_collected(link_broker* self) {
   st.to_ack.clear();
   auto ops = std::move(st.to_apply);
   st.to_apply.clear();
+  if (ops.empty()) {
+    // Every op was left out (see on_ops): nothing to write.
+    for (auto id : ids)
+      send_frame(self, runtime::link_ack{id, 0, 0, {}});
+    return;
+  }
   self->request(st.db, caf::infinite, apply_atom_v, std::move(ops))
     .then(
       [self, ids](apply_stats& stats) {
@@ -445,9 +583,19 @@ void on_bytes(link_broker* self, const std::vector<char>& buf) {
     return;
   }
   if (!was_established && st.channel->established() && st.dialer) {
+    auto binding = st.channel->channel_binding();
     if (!st.options.access_secret.empty())
-      st.proof = runtime::link_proof(st.options.access_secret, st.channel->channel_binding(), true,
-                                     st.remote_db);
+      st.proof = runtime::link_proof(st.options.access_secret, binding, true, st.remote_db);
+    for (auto& t : st.options.teams) {
+      auto key = t.secret.empty() ? result<std::string>{t.access_key}
+                                  : team_access_key(t.name, t.secret);
+      if (!key) {
+        fail(self, key.error().code(), key.error().message());
+        return;
+      }
+      st.team_proofs.push_back(
+        runtime::link_team{t.name, runtime::team_proof(*key, binding, st.remote_db, t.name)});
+    }
     with_local_state(self, [self] { send_hello(self); });
   }
   if (!st.plain.empty())
@@ -518,15 +666,16 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       auto& st = self->state;
       if (!st.peer || !st.sends_ops)
         return link_error(errc::invalid_argument, "this link does not carry ops that way");
-      if (!st.collections.empty()) {
-        // Collections outside the link's never cross it: dropped here, as if
-        // delivered, so that the relay moves on.
-        ops.erase(std::remove_if(ops.begin(), ops.end(),
-                                 [&](const op& o) { return !carries(st, o.collection); }),
-                  ops.end());
-        if (ops.empty())
-          return apply_stats{};
+      auto sealed = outgoing(st, ops);
+      if (!sealed) {
+        auto err = runtime::to_caf_error(sealed.error());
+        fail(self, sealed.error().code(), "cannot seal an op: " + sealed.error().message());
+        return err;
       }
+      // Ops the link does not carry were dropped, as if delivered, so that
+      // the relay moves on.
+      if (ops.empty())
+        return apply_stats{};
       auto id = st.next_batch++;
       auto rp = self->make_response_promise<apply_stats>();
       st.in_flight.emplace(id, rp);
@@ -559,9 +708,26 @@ caf::behavior dialer_behavior(link_broker* self, caf::io::connection_handle conn
   st.sends_ops = mode != link_mode::write_only;
   st.accepts_ops = mode != link_mode::read_only;
   st.collections = options.collections;
+  st.asked = options.collections;
+  st.sealed_only = options.e2e_only;
+  std::optional<blaze::error> bad_team;
+  for (auto& t : options.teams) {
+    st.teams.push_back(t.name);
+    if (t.secret.empty())
+      continue; // a relaying node: the team's sealed ops pass through
+    auto key = team_key::derive(t.name, t.secret);
+    if (!key)
+      bad_team = key.error();
+    else
+      st.members.push_back(link_state::member{std::move(*key), t.collections});
+  }
   monitor_while_alive(self, st.db.address());
   auto plain = options.link_secret.empty();
   auto bhvr = link_behavior(self, conn, std::move(options));
+  if (bad_team) {
+    end(self, runtime::to_caf_error(*bad_team));
+    return bhvr;
+  }
   if (plain)
     with_local_state(self, [self] { send_hello(self); });
   return bhvr;
@@ -677,9 +843,35 @@ blaze::error gai_error(const std::string& host, int code) {
 // Access proofs are bound to the secure channel: without it there is
 // nothing to bind them to.
 result<void> check_access_options(const socket_link_options& options) {
-  if (options.link_secret.empty() && (!options.grants.empty() || !options.access_secret.empty()))
+  if (options.link_secret.empty()
+      && (!options.grants.empty() || !options.access_secret.empty() || !options.teams.empty()
+          || !options.served_teams.empty()))
     return blaze::error{errc::invalid_argument,
-                        "access secrets and grants need the secure channel: set a link secret"};
+                        "access secrets, grants and teams need the secure channel: set a link "
+                        "secret"};
+  if (options.e2e_only && options.teams.empty())
+    return blaze::error{errc::invalid_argument,
+                        "e2e_only needs a team: its key is what seals the ops"};
+  std::vector<std::string> names;
+  for (auto& t : options.teams) {
+    if (auto r = validate_team_name(t.name); !r)
+      return r;
+    if (contains(names, t.name))
+      return blaze::error{errc::invalid_argument, "team '" + t.name + "' is named twice"};
+    names.push_back(t.name);
+    if (t.secret.empty() && t.access_key.size() != 32)
+      return blaze::error{errc::invalid_argument,
+                          "team '" + t.name + "' needs its secret (a member) or its 32-byte "
+                          "access key (a relaying node)"};
+  }
+  for (auto& [db, teams] : options.served_teams)
+    for (auto& t : teams) {
+      if (auto r = validate_team_name(t.name); !r)
+        return r;
+      if (t.access_key.size() != 32)
+        return blaze::error{errc::invalid_argument, "team '" + t.name + "' of database '" + db
+                                                      + "' needs its 32-byte access key"};
+    }
   for (auto& [db, grants] : options.grants)
     for (auto& g : grants)
       if (g.secret.empty())
@@ -743,6 +935,10 @@ result<int> connect_tcp(const std::string& host, std::uint16_t port,
 }
 
 } // namespace
+
+result<void> check_access(const socket_link_options& options) {
+  return check_access_options(options);
+}
 
 result<tcp_listener> serve_tcp(caf::actor_system& sys, const std::string& host,
                                std::uint16_t port, std::map<std::string, database_actor> databases,

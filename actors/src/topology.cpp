@@ -215,15 +215,22 @@ void schedule_redial(topology_pointer self, link_entry& link, const std::string&
                      link.info.id);
 }
 
+socket_link_options dial_options(const link_access& access) {
+  socket_link_options opts;
+  opts.link_secret = access.link_secret;
+  opts.access_secret = access.access_secret;
+  opts.collections = access.collections;
+  opts.teams = access.teams;
+  opts.e2e_only = access.e2e_only;
+  return opts;
+}
+
 void dial(topology_pointer self, link_entry& link) {
   auto& st = self->state;
   auto node = st.nodes.find(link.dial->local);
   if (node == st.nodes.end() || !node->second.info.up)
     return; // the local database is gone: the link was marked failed
-  socket_link_options opts;
-  opts.link_secret = link.dial->access.link_secret;
-  opts.access_secret = link.dial->access.access_secret;
-  opts.collections = link.dial->access.collections;
+  auto opts = dial_options(link.dial->access);
   opts.relay = st.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   link.started = steady::now();
@@ -435,6 +442,8 @@ socket_link_options listener_options(topology_pointer self, serve_access access)
   socket_link_options opts;
   opts.link_secret = std::move(access.link_secret);
   opts.grants = std::move(access.grants);
+  opts.served_teams = std::move(access.teams);
+  opts.e2e_databases = std::move(access.e2e_only);
   opts.relay = self->state.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   return opts;
@@ -711,6 +720,8 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       for (auto& e : target.failover)
         if (e.host.empty() || e.port == 0)
           return fail(errc::invalid_argument, "a failover node needs a host and a port");
+      if (auto r = check_access(dial_options(access)); !r)
+        return runtime::to_caf_error(r.error());
       target.remote = remote.database;
       target.access = std::move(access);
       return add_socket_link(self, std::move(target), mode);
@@ -874,6 +885,8 @@ result<link_id> topology::enable_sync(const std::string& local, remote_database 
   access.link_secret = std::move(policy.node_secret);
   access.access_secret = std::move(policy.access_secret);
   access.collections = std::move(policy.collections);
+  access.teams = std::move(policy.teams);
+  access.e2e_only = policy.encryption == encryption_mode::e2e_only;
   return connect_remote(local, std::move(remote), policy.mode, std::move(access));
 }
 

@@ -88,13 +88,19 @@ struct body_encoder {
     out.push_back(static_cast<char>(frame_type::hello));
     out.append(magic, sizeof magic);
     out.push_back(static_cast<char>(h.version));
-    out.push_back(static_cast<char>((h.sends_ops ? 1 : 0) | (h.accepts_ops ? 2 : 0)));
+    out.push_back(static_cast<char>((h.sends_ops ? 1 : 0) | (h.accepts_ops ? 2 : 0)
+                                       | (h.sealed_only ? 4 : 0)));
     put_bytes(out, h.database);
     put_u64(out, h.node);
     put_bytes(out, h.proof);
     put_u32(out, static_cast<std::uint32_t>(h.collections.size()));
     for (auto& c : h.collections)
       put_bytes(out, c);
+    put_u32(out, static_cast<std::uint32_t>(h.teams.size()));
+    for (auto& t : h.teams) {
+      put_bytes(out, t.name);
+      put_bytes(out, t.proof);
+    }
     out.append(encode(h.have));
   }
   void operator()(const link_ops& o) const {
@@ -153,11 +159,12 @@ result<link_frame> decode_frame_body(std::string_view body) {
                      "the peer speaks link protocol version " + std::to_string(h.version)
                        + ", this side version "
                        + std::to_string(link_hello::current_version)};
-      if (!h_in.u8(flags) || (flags & ~3u) != 0 || !h_in.bytes(name) || name.empty()
+      if (!h_in.u8(flags) || (flags & ~7u) != 0 || !h_in.bytes(name) || name.empty()
           || name.size() > 255 || !h_in.u64(h.node) || h.node == 0)
         return malformed("hello");
       h.sends_ops = flags & 1;
       h.accepts_ops = flags & 2;
+      h.sealed_only = flags & 4;
       h.database.assign(name);
       std::string_view proof;
       std::uint32_t n_collections = 0;
@@ -170,6 +177,16 @@ result<link_frame> decode_frame_body(std::string_view body) {
         if (!h_in.bytes(c) || c.empty() || c.size() > max_collection_name)
           return malformed("hello collection name");
         h.collections.emplace_back(c);
+      }
+      std::uint32_t n_teams = 0;
+      if (!h_in.u32(n_teams) || n_teams > max_hello_teams)
+        return malformed("hello teams");
+      for (std::uint32_t i = 0; i < n_teams; ++i) {
+        std::string_view team, team_proof;
+        if (!h_in.bytes(team) || team.empty() || team.size() > max_team_name
+            || !h_in.bytes(team_proof) || team_proof.size() != link_proof_size)
+          return malformed("hello team");
+        h.teams.push_back(link_team{std::string{team}, std::string{team_proof}});
       }
       auto have = decode_version_vector(h_in.rest());
       if (!have)
@@ -236,6 +253,14 @@ std::string link_proof(std::string_view secret, std::string_view channel_binding
   if (!ok)
     return {};
   return std::string{detail::as_view(mac)};
+}
+
+std::string team_proof(std::string_view access_key, std::string_view channel_binding,
+                       std::string_view database, std::string_view team) {
+  std::string scope{database};
+  scope.append("\0team\0", 6);
+  scope.append(team);
+  return link_proof(access_key, channel_binding, true, scope);
 }
 
 bool proofs_equal(std::string_view a, std::string_view b) {

@@ -1,6 +1,7 @@
 #include "codec.hpp"
 
 #include "blaze/storage/database.hpp"
+#include "blaze/storage/team_seal.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -183,7 +184,11 @@ result<void> validate_op(const op& o) {
   if (auto r = validate_record_id(o.id); !r)
     return r;
   if (o.kind == op_kind::erase) {
-    if (!o.fields.empty() || !o.removed.empty())
+    // A sealed erase carries its real names in the sealed header, and only that.
+    bool sealed_header = is_sealed_collection(o.collection) && o.fields.size() == 1
+                         && o.fields.begin()->first == sealed_header_field
+                         && o.fields.begin()->second.as_bytes();
+    if ((!o.fields.empty() && !sealed_header) || !o.removed.empty())
       return error{errc::invalid_argument, "an erase op carries no fields"};
     return {};
   }

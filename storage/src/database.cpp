@@ -1,5 +1,7 @@
 #include "blaze/storage/database.hpp"
 
+#include "blaze/storage/team_seal.hpp"
+
 #include "codec.hpp"
 #include "crypto.hpp"
 #include "key_filter.hpp"
@@ -439,6 +441,11 @@ struct database::impl {
   }
 
   result<op> commit_local(op o, bool must_exist) {
+    if (is_sealed_collection(o.collection))
+      return error{errc::invalid_argument,
+                   "collection '" + o.collection + "': names starting with '"
+                     + std::string{sealed_collection_prefix}
+                     + "' are reserved for end-to-end sealed ops"};
     std::vector<change> changes;
     {
       std::lock_guard<std::mutex> g{mu};

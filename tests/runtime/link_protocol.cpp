@@ -148,6 +148,9 @@ BOOST_AUTO_TEST_CASE(hello_access_fields_round_trip) {
   auto h = sample_hello();
   h.proof = link_proof("secret", std::string(32, 'b'), true, "notes");
   h.collections = {"notes", "tags"};
+  h.sealed_only = true;
+  h.teams = {{"ops", team_proof("access key", std::string(32, 'b'), "notes", "ops")},
+             {"billing", team_proof("other key", std::string(32, 'b'), "notes", "billing")}};
   std::string wire;
   encode_frame(h, wire);
   auto frames = read_all(wire, 3);
@@ -172,6 +175,30 @@ BOOST_AUTO_TEST_CASE(hello_with_a_malformed_proof_or_collection_is_refused) {
   wire.clear();
   encode_frame(h, wire);
   BOOST_TEST((feed_error(wire) == errc::protocol_error));
+  h.collections.clear();
+  auto good_proof = team_proof("key", std::string(32, 'b'), "notes", "ops");
+  for (auto bad : {link_team{"", good_proof}, link_team{"ops", "short"},
+                   link_team{std::string(max_team_name + 1, 't'), good_proof}}) {
+    h.teams = {bad};
+    wire.clear();
+    encode_frame(h, wire);
+    BOOST_TEST((feed_error(wire) == errc::protocol_error), "team '" << bad.name << "'");
+  }
+  h.teams.assign(max_hello_teams + 1, link_team{"ops", good_proof});
+  wire.clear();
+  encode_frame(h, wire);
+  BOOST_TEST((feed_error(wire) == errc::protocol_error));
+}
+
+BOOST_AUTO_TEST_CASE(a_team_proof_depends_on_key_database_and_team) {
+  std::string binding(32, 'x');
+  auto p = team_proof("key", binding, "notes", "ops");
+  BOOST_TEST(p.size() == link_proof_size);
+  BOOST_TEST(proofs_equal(p, team_proof("key", binding, "notes", "ops")));
+  BOOST_TEST(!proofs_equal(p, team_proof("kex", binding, "notes", "ops")));
+  BOOST_TEST(!proofs_equal(p, team_proof("key", binding, "notez", "ops")));
+  BOOST_TEST(!proofs_equal(p, team_proof("key", binding, "notes", "opz")));
+  BOOST_TEST(!proofs_equal(p, link_proof("key", binding, true, "notes")));
 }
 
 BOOST_AUTO_TEST_CASE(a_link_proof_depends_on_secret_binding_role_and_database) {

@@ -36,29 +36,66 @@ typename Inspector::result_type inspect(Inspector& f, access_grant& x) {
            x.read_only);
 }
 
+// A team a dialler joins (end-to-end sealing, blaze/storage/team_seal.hpp).
+// Members hold the team's secret: their ops of the team's collections are
+// sealed before they leave the process, and the team's sealed ops are
+// opened on arrival. A node that relays the team's ops to other nodes holds
+// only its access key: sealed ops pass through it as they are.
+struct team_membership {
+  std::string name;
+  std::string secret;                   // members (empty: a relaying node)
+  std::string access_key;               // relaying nodes: blaze::team_access_key
+  std::vector<std::string> collections; // members: what is sealed for the team (empty: all)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_membership& x) {
+  return f(caf::meta::type_name("blaze.team_membership"), x.name, x.secret, x.access_key,
+           x.collections);
+}
+
+// What a listener knows of a team: the key that checks a member's proof,
+// nothing that opens the team's ops.
+struct team_access {
+  std::string name;
+  std::string access_key; // blaze::team_access_key(name, team secret)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_access& x) {
+  return f(caf::meta::type_name("blaze.team_access"), x.name, x.access_key);
+}
+
 // How a dialled link proves itself: the secure channel's link secret and,
-// for a database with grants, its access secret and the collections wanted.
+// for a database with grants, its access secret and the collections wanted;
+// the teams it joins, and whether only sealed ops may cross (e2e_only).
 struct link_access {
   std::string link_secret;
   std::string access_secret;
   std::vector<std::string> collections;
+  std::vector<team_membership> teams;
+  bool e2e_only = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_access& x) {
   return f(caf::meta::type_name("blaze.link_access"), x.link_secret, x.access_secret,
-           x.collections);
+           x.collections, x.teams, x.e2e_only);
 }
 
-// What a listener admits: the link secret, and grants per database.
+// What a listener admits: the link secret, grants and teams per database,
+// and the databases that take only sealed ops.
 struct serve_access {
   std::string link_secret;
   std::map<std::string, std::vector<access_grant>> grants;
+  std::map<std::string, std::vector<team_access>> teams;
+  std::vector<std::string> e2e_only;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, serve_access& x) {
-  return f(caf::meta::type_name("blaze.serve_access"), x.link_secret, x.grants);
+  return f(caf::meta::type_name("blaze.serve_access"), x.link_secret, x.grants, x.teams,
+           x.e2e_only);
 }
 
 struct socket_link_options {
@@ -80,6 +117,16 @@ struct socket_link_options {
   // refuses one that asks for more than its grant (errc::permission_denied).
   // Grants need the secure channel: a link secret must be set.
   std::map<std::string, std::vector<access_grant>> grants;
+  // Dialler: the teams it joins (each proven to the listener). With
+  // e2e_only, only sealed ops cross the link: local ops of collections no
+  // team covers stay local, and the listener sends only sealed ops.
+  std::vector<team_membership> teams;
+  bool e2e_only = false;
+  // Listener: teams per served database (a dialler that names a team must
+  // prove it: errc::auth_failed), and the databases that take and give only
+  // sealed ops (a plaintext op is refused: errc::permission_denied).
+  std::map<std::string, std::vector<team_access>> served_teams;
+  std::vector<std::string> e2e_databases;
 };
 
 // A connection that just came up, as one of its ends sees it.
@@ -100,6 +147,10 @@ typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("blaze.link_event"), x.link, x.dialer, x.tcp, x.database, x.local,
            x.peer, x.sends_ops, x.accepts_ops, x.relay);
 }
+
+// Checks the access options (secrets, grants, teams) for consistency:
+// what serve_* and dial_* check before they start.
+result<void> check_access(const socket_link_options& options);
 
 // Serves `databases` (by name) at `socket_path`, replacing a stale socket
 // file. Returns the listener; send it an exit to stop serving (the socket

@@ -139,12 +139,21 @@ typename Inspector::result_type inspect(Inspector& f, remote_database& x) {
            x.socket_path, x.failover);
 }
 
+// transport: ops cross in the secure channel and the node can read them
+// (except a team's, which are sealed anyway). e2e_only: only ops sealed with
+// a team key leave this process; the node stores and forwards ciphertext.
+enum class encryption_mode : std::uint8_t { transport, e2e_only };
+
 // What to sync with a remote database, and the credentials for it.
 struct sync_policy {
   link_mode mode = link_mode::bidirectional; // seen from (local, remote)
   std::vector<std::string> collections;      // empty: every collection granted
   std::string node_secret;                   // the link secret of the node's listener
   std::string access_secret;                 // the database's access secret (empty: none)
+  // The teams this side belongs to: each team's collections are sealed with
+  // its key, and only the teams joined here are received.
+  std::vector<team_membership> teams;
+  encryption_mode encryption = encryption_mode::transport;
 };
 
 // The supervisor's interface. Errors come back as CAF errors of category

@@ -24,12 +24,26 @@ namespace blaze::runtime {
 // Largest number of collections a hello may name, and a name's length.
 constexpr std::size_t max_hello_collections = 256;
 constexpr std::size_t max_collection_name = 255;
+// Largest number of teams a hello may name, and a team name's length.
+constexpr std::size_t max_hello_teams = 64;
+constexpr std::size_t max_team_name = 32;
+
+// A team the dialler joins on the link, with its proof of membership
+// (link_proof keyed with the team's access key, see team_proof).
+struct link_team {
+  std::string name;
+  std::string proof;
+  friend bool operator==(const link_team& a, const link_team& b) {
+    return a.name == b.name && a.proof == b.proof;
+  }
+};
 
 struct link_hello {
-  static constexpr std::uint8_t current_version = 2;
+  static constexpr std::uint8_t current_version = 3;
   std::uint8_t version = current_version;
   bool sends_ops = false;   // this side will send op batches
   bool accepts_ops = false; // this side applies op batches it receives
+  bool sealed_only = false; // dialler: send it end-to-end sealed ops only
   std::string database;     // the database this side serves on the link
   node_id node = 0;         // that database's node id
   version_vector have;      // what that database has
@@ -39,11 +53,16 @@ struct link_hello {
   // Dialler: the collections it asks to sync (empty: whatever it may).
   // Listener: the collections the link carries (empty: all).
   std::vector<std::string> collections;
+  // Dialler: the teams whose sealed ops it wants, each proven. Listener:
+  // empty.
+  std::vector<link_team> teams;
 
   friend bool operator==(const link_hello& a, const link_hello& b) {
     return a.version == b.version && a.sends_ops == b.sends_ops
-           && a.accepts_ops == b.accepts_ops && a.database == b.database && a.node == b.node
-           && a.have == b.have && a.proof == b.proof && a.collections == b.collections;
+           && a.accepts_ops == b.accepts_ops && a.sealed_only == b.sealed_only
+           && a.database == b.database && a.node == b.node
+           && a.have == b.have && a.proof == b.proof && a.collections == b.collections
+           && a.teams == b.teams;
   }
 };
 
@@ -105,6 +124,11 @@ result<link_frame> decode_frame_body(std::string_view body);
 constexpr std::size_t link_proof_size = 32;
 std::string link_proof(std::string_view secret, std::string_view channel_binding, bool dialer,
                        std::string_view database);
+
+// A dialler's proof that it belongs to `team` of `database`: link_proof
+// keyed with the team's access key (blaze::team_access_key).
+std::string team_proof(std::string_view access_key, std::string_view channel_binding,
+                       std::string_view database, std::string_view team);
 
 // Compares two proofs in constant time.
 bool proofs_equal(std::string_view a, std::string_view b);
