@@ -105,10 +105,23 @@ struct sync_arguments {
   std::string collections;        // comma-separated; empty: all the grant allows
   std::string secret_file;        // node secret; empty: BLAZE_NODE_SECRET or the terminal
   std::string access_secret_file; // empty: BLAZE_ACCESS_SECRET or the terminal
+  // NAME:SECRET_FILE[:COLLECTION,...]: a team this store belongs to; its
+  // collections (default: all) are sealed with the team's key.
+  std::vector<std::string> teams;
+  bool e2e_only = false;          // only sealed ops leave (needs a team)
   bool follow = false;
   unsigned timeout_seconds = 30;
 };
 
 void sync_with_node(const store_options& store, const sync_arguments& args, std::ostream& out);
+
+// The access key a node needs for a team ([[database.team]] access_key):
+// derived from the team secret, it checks membership and opens nothing.
+struct team_key_arguments {
+  std::string team;
+  std::string secret_file; // empty: BLAZE_TEAM_SECRET or the terminal
+};
+
+void print_team_key(const team_key_arguments& args, std::ostream& out);
 
 } // namespace blaze::cli

@@ -23,6 +23,7 @@ Environment:
   BLAZE_NEW_PASSWORD  the new password for `passwd`; without it blaze asks twice
   BLAZE_NODE_SECRET   the node secret for `status` and `sync` when --secret-file is not given
   BLAZE_ACCESS_SECRET the database access secret for `sync` without --access-secret-file
+  BLAZE_TEAM_SECRET   the team secret for `team-key` without --secret-file
   BLAZE_KDF_LOG2_N    scrypt cost (N = 2^value, 4..24) for a store made by `init`
                       or a password set by `passwd`; default 15. Low values are
                       for tests and demos only.
@@ -199,9 +200,25 @@ int main(int argc, char** argv) {
   sync_cmd->add_option("--access-secret-file", sync.access_secret_file,
                        "File holding the database's access secret")
       ->type_name("FILE");
+  sync_cmd->add_option("--team", sync.teams,
+                       "A team this store belongs to: its collections (default: all) are "
+                       "sealed with the team's key before they leave")
+      ->type_name("NAME:SECRET_FILE[:LIST]");
+  sync_cmd->add_flag("--e2e", sync.e2e_only,
+                     "Send only ops sealed with a team key: the node never sees plaintext");
   sync_cmd->add_flag("--follow", sync.follow, "Stay in sync until SIGINT or SIGTERM");
   sync_cmd->add_option("--timeout", sync.timeout_seconds, "Seconds to wait for sync (default 30)")
       ->check(count_limit);
+
+  team_key_arguments team_key;
+  auto* team_key_cmd = add("team-key",
+                           "Print a team's access key, for [[database.team]] in a node's config",
+                           [&] { print_team_key(team_key, out); });
+  team_key_cmd->add_option("--team", team_key.team, "The team's name")
+      ->required()
+      ->type_name("NAME");
+  team_key_cmd->add_option("--secret-file", team_key.secret_file, "File holding the team secret")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);

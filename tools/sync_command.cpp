@@ -11,6 +11,7 @@
 #include "blaze/actors/topology.hpp"
 #include "blaze/runtime/system_config.hpp"
 #include "blaze/server/config.hpp"
+#include "blaze/storage/team_seal.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -91,6 +92,27 @@ void sync_with_node(const store_options& store, const sync_arguments& args, std:
   policy.access_secret = args.access_secret_file.empty()
                            ? read_password("BLAZE_ACCESS_SECRET", "Database access secret: ")
                            : read_secret_file(args.access_secret_file);
+  for (auto& text : args.teams) {
+    // NAME:SECRET_FILE[:COLLECTION,...]
+    auto first = text.find(':');
+    if (first == std::string::npos || first == 0 || first + 1 == text.size())
+      throw tool_error("--team: '" + text + "' is not NAME:SECRET_FILE[:COLLECTIONS]", exit_usage);
+    auto second = text.find(':', first + 1);
+    actors::team_membership team;
+    team.name = text.substr(0, first);
+    if (auto r = validate_team_name(team.name); !r)
+      throw tool_error("--team: " + r.error().message(), exit_usage);
+    auto file = text.substr(first + 1, second == std::string::npos ? std::string::npos
+                                                                   : second - first - 1);
+    if (second != std::string::npos)
+      team.collections = split_list(text.substr(second + 1));
+    team.secret = read_secret_file(file);
+    policy.teams.push_back(std::move(team));
+  }
+  if (args.e2e_only && policy.teams.empty())
+    throw tool_error("--e2e needs a --team: its key is what seals the ops", exit_usage);
+  if (args.e2e_only)
+    policy.encryption = actors::encryption_mode::e2e_only;
 
   // SIGINT/SIGTERM end --follow; blocked before any thread starts so that
   // only sigwait sees them.
@@ -159,6 +181,23 @@ void sync_with_node(const store_options& store, const sync_arguments& args, std:
   self->wait_for(local);
   if (!failure.empty())
     throw tool_error(failure);
+}
+
+void print_team_key(const team_key_arguments& args, std::ostream& out) {
+  if (auto r = validate_team_name(args.team); !r)
+    throw tool_error("--team: " + r.error().message(), exit_usage);
+  auto secret = args.secret_file.empty() ? read_password("BLAZE_TEAM_SECRET", "Team secret: ")
+                                         : read_secret_file(args.secret_file);
+  auto key = team_access_key(args.team, secret);
+  if (!key)
+    throw tool_error(key.error().to_string(), exit_usage);
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : *key) {
+    hex.push_back(digits[c >> 4]);
+    hex.push_back(digits[c & 15]);
+  }
+  out << hex << "\n";
 }
 
 } // namespace blaze::cli

@@ -1,5 +1,7 @@
 #include "blaze/server/config.hpp"
 
+#include "blaze/storage/team_seal.hpp"
+
 #include <toml++/toml.h>
 
 #include <sys/stat.h>
@@ -258,6 +260,70 @@ std::vector<grant_config> read_grants(const config_reader& r, const toml::table&
   return out;
 }
 
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0)
+    return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::vector<team_config> read_teams(const config_reader& r, const toml::table& t,
+                                    const std::string& prefix, const std::string& who,
+                                    std::vector<std::string>& warnings) {
+  std::vector<team_config> out;
+  auto* node = t.get("team");
+  if (!node)
+    return out;
+  auto* list = node->as_array();
+  if (!list || !list->is_array_of_tables())
+    r.fail(prefix + "team" + who, "expected [[database.team]] tables", &node->source());
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (auto& entry : *list) {
+    auto& g = *entry.as_table();
+    std::string tp = prefix + "team[" + std::to_string(index++) + "].";
+    r.only_keys(g, tp, {"name", "access_key", "access_key_file"});
+    team_config team;
+    auto name = r.string_at(g, tp, "name");
+    if (!name)
+      r.fail(tp + "name" + who, "missing", &g.source());
+    if (auto v = validate_team_name(*name); !v)
+      r.fail(tp + "name" + who, v.error().message(), r.where(g, "name"));
+    if (!names.insert(*name).second)
+      r.fail(tp + "name" + who, "team '" + *name + "' is given twice", r.where(g, "name"));
+    team.name = *name;
+    secret_setting key{r.string_at(g, tp, "access_key"), {}, nullptr, tp + "access_key" + who,
+                       tp + "access_key_file" + who, "access_key"};
+    if (auto f = r.string_at(g, tp, "access_key_file"))
+      key.file = r.relative_to_file(*f);
+    key.where = r.where(g, key.file ? "access_key_file" : "access_key");
+    auto hex = resolve_secret(r, key, warnings);
+    auto raw = from_hex(hex);
+    if (!raw || raw->size() != 32)
+      r.fail(key.file ? key.file_key : key.key,
+             "expected 64 hex digits (what `blaze team-key` prints for the team's secret)",
+             key.where);
+    team.access_key = std::move(*raw);
+    out.push_back(std::move(team));
+  }
+  return out;
+}
+
 node_config read_config(const toml::table& doc, const config_reader& r,
                         const config_overrides& over) {
   node_config cfg;
@@ -403,7 +469,7 @@ node_config read_config(const toml::table& doc, const config_reader& r,
       std::string prefix = "database[" + std::to_string(index++) + "].";
       r.only_keys(t, prefix,
                   {"name", "path", "password", "password_file", "sync_secret", "sync_secret_file",
-                   "create", "grant"});
+                   "create", "grant", "team", "e2e_only"});
       database_config db;
       auto name = r.string_at(t, prefix, "name");
       if (!name)
@@ -449,6 +515,13 @@ node_config read_config(const toml::table& doc, const config_reader& r,
         r.fail(prefix + "sync_secret" + who, "must differ from the database's password",
                sync.where);
       db.grants = read_grants(r, t, prefix, who, db, cfg.warnings);
+      db.teams = read_teams(r, t, prefix, who, cfg.warnings);
+      if (auto e2e = r.bool_at(t, prefix, "e2e_only"))
+        db.e2e_only = *e2e;
+      if (db.e2e_only && db.teams.empty())
+        r.fail(prefix + "e2e_only" + who,
+               "an e2e_only database needs a [[database.team]]: only team members can seal ops",
+               r.where(t, "e2e_only"));
       cfg.databases.push_back(std::move(db));
     }
   }

@@ -215,6 +215,10 @@ result<std::uint16_t> node::listen() {
       grants.push_back(actors::access_grant{"sync", db.sync_secret, {}, false});
       for (auto& g : db.grants)
         grants.push_back(actors::access_grant{g.name, g.secret, g.collections, g.read_only});
+      for (auto& t : db.teams)
+        access.teams[db.name].push_back(actors::team_access{t.name, t.access_key});
+      if (db.e2e_only)
+        access.e2e_only.push_back(db.name);
     }
     auto sync = topology_->serve_tcp(cfg_.sync_host, cfg_.sync_port, access);
     if (!sync)
@@ -243,6 +247,12 @@ result<std::uint16_t> node::listen() {
     policy.mode = *mode;
     policy.node_secret = peer.secret;
     policy.access_secret = peer.access_secret;
+    // Another node holds the team's sealed ops too: they pass between the
+    // nodes as they are, proven with the teams' access keys.
+    for (auto& db : cfg_.databases)
+      if (db.name == peer.database)
+        for (auto& t : db.teams)
+          policy.teams.push_back(actors::team_membership{t.name, {}, t.access_key, {}});
     auto id = topology_->enable_sync(peer.database, remote, policy);
     auto where = peer.host.empty() ? peer.socket : peer.host + ":" + std::to_string(peer.port);
     if (!id)

@@ -376,6 +376,58 @@ BOOST_AUTO_TEST_CASE(bad_sync_grants_and_peers_are_refused) {
                {"peer[1].mode", "up"});
 }
 
+const char* team_config = R"(
+[node]
+name = "node-a"
+data_dir = "data"
+secret_file = "secrets/node.secret"
+
+[[database]]
+name = "vault"
+password_file = "secrets/notes.password"
+sync_secret_file = "secrets/notes.sync"
+e2e_only = true
+
+[[database.team]]
+name = "ops"
+access_key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
+)";
+
+BOOST_AUTO_TEST_CASE(teams_are_read_with_their_access_keys) {
+  good_setup s;
+  write_file(s.file, team_config);
+  auto cfg = load_config(s.file);
+  BOOST_REQUIRE_MESSAGE(cfg, describe(cfg));
+  auto& db = cfg->databases.at(0);
+  BOOST_TEST(db.e2e_only);
+  BOOST_REQUIRE(db.teams.size() == 1u);
+  BOOST_TEST(db.teams[0].name == "ops");
+  BOOST_REQUIRE(db.teams[0].access_key.size() == 32u);
+  BOOST_TEST(static_cast<unsigned char>(db.teams[0].access_key[1]) == 0x11u);
+  BOOST_TEST(static_cast<unsigned char>(db.teams[0].access_key[31]) == 0xffu);
+}
+
+BOOST_AUTO_TEST_CASE(bad_teams_are_refused) {
+  auto in_team = [](const std::string& from, const std::string& to) {
+    std::string text = team_config;
+    auto at = text.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    return text;
+  };
+  expect_error(in_team("CCDDEEFF\"", "CCDDEE\""), {"team[0].access_key", "64 hex digits"});
+  expect_error(in_team("00112233", "zz112233"), {"team[0].access_key", "64 hex digits"});
+  expect_error(in_team("name = \"ops\"", "name = \"o.ps\""), {"team[0].name", "o.ps"});
+  expect_error(in_team("access_key", "secret"), {"team[0].secret", "unknown key"});
+  auto no_team = std::string{team_config};
+  no_team = no_team.substr(0, no_team.find("[[database.team]]"));
+  expect_error(no_team, {"e2e_only", "needs a [[database.team]]"});
+  expect_error(team_config + std::string{"\n[[database.team]]\nname = \"ops\"\naccess_key = "
+                                         "\"00112233445566778899aabbccddeeff00112233445566778899"
+                                         "aabbccddeeff\"\n"},
+               {"team[1].name", "twice"});
+}
+
 BOOST_AUTO_TEST_CASE(endpoints_parse_as_host_and_port) {
   auto e = blaze::server::parse_endpoint("127.0.0.1:7420");
   BOOST_REQUIRE(e);

@@ -10,6 +10,7 @@
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/topology.hpp"
 #include "blaze/runtime/system_config.hpp"
+#include "blaze/storage/team_seal.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -161,6 +162,32 @@ struct client {
                                 actors::remote_database{"notes", host, port, {}, {}}, policy);
     BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
     link = *id;
+  }
+  void sync_db(const std::string& database, std::uint16_t port, actors::sync_policy policy) {
+    auto id = topo->enable_sync(topo->nodes().front().name,
+                                actors::remote_database{database, "127.0.0.1", port, {}, {}},
+                                std::move(policy));
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+    link = *id;
+  }
+  // A field of a record ("" when the record or field is missing).
+  std::string field(const std::string& coll, const std::string& id, const std::string& name) {
+    caf::scoped_actor self{sys};
+    std::string out;
+    self->request(db, 10s, get_atom_v, coll, id)
+      .receive(
+        [&](std::vector<record>& rs) {
+          if (!rs.empty() && rs[0].fields.count(name) && rs[0].fields.at(name).as_string())
+            out = *rs[0].fields.at(name).as_string();
+        },
+        [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+    return out;
+  }
+  void set(const std::string& coll, const std::string& id, const std::string& name,
+           const std::string& v) {
+    caf::scoped_actor self{sys};
+    self->request(db, 10s, put_atom_v, coll, id, field_map{{name, v}})
+      .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
   }
   void sync_to(actors::remote_database remote) {
     auto id = topo->enable_sync(topo->nodes().front().name, std::move(remote), default_policy());
@@ -393,6 +420,182 @@ BOOST_AUTO_TEST_CASE(the_blaze_cli_syncs_a_store_through_the_node) {
   BOOST_TEST(refused.err.find("refused") != std::string::npos, refused.err);
   BOOST_TEST(refused.err.find("did not prove an access secret") != std::string::npos, refused.err);
   BOOST_TEST(node.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// End-to-end sealing through real nodes: the node holds only ciphertext and
+// routing tags, members of the team converge, nobody else gets the team's ops.
+namespace {
+
+const std::string ops_team_secret = "ops team secret: long, random, shared by members only";
+const std::string hr_team_secret = "hr team secret: another one entirely, members only";
+
+std::string hex_of(const std::string& raw) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+// A database "vault" that takes only sealed ops, with teams "ops" and "hr";
+// the node config holds their access keys, never their secrets.
+std::string vault_toml(const std::string& peers = {}) {
+  auto ops_key = hex_of(*team_access_key("ops", ops_team_secret));
+  auto hr_key = hex_of(*team_access_key("hr", hr_team_secret));
+  return R"(
+[[database]]
+name = "vault"
+password = "vault password"
+sync_secret = "vault sync secret"
+e2e_only = true
+
+[[database.team]]
+name = "ops"
+access_key = ")" + ops_key + R"("
+
+[[database.team]]
+name = "hr"
+access_key = ")" + hr_key + R"("
+)" + peers;
+}
+
+actors::sync_policy team_policy(const std::string& team, const std::string& secret,
+                                std::vector<std::string> collections = {"tasks"}) {
+  actors::sync_policy p;
+  p.node_secret = node_secret;
+  p.access_secret = "vault sync secret";
+  p.teams.push_back(actors::team_membership{team, secret, {}, std::move(collections)});
+  p.encryption = actors::encryption_mode::e2e_only;
+  return p;
+}
+
+bool running_and_caught_up(client& c) {
+  auto links = c.topo->links();
+  return !links.empty() && links[0].state == actors::link_state::running && links[0].lag() == 0;
+}
+
+// Every op the stopped node's vault holds, read with its password.
+std::vector<op> node_ops(const fs::path& node_dir) {
+  open_options o;
+  auto db = database::open("vault", node_dir / "data" / "vault", "vault password", o);
+  BOOST_REQUIRE_MESSAGE(db.ok(), (db ? "" : db.error().to_string()));
+  return *(*db)->ops_since({});
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(e2e_sync, sync_fixture)
+
+BOOST_AUTO_TEST_CASE(the_node_stores_ciphertext_and_team_members_converge) {
+  node_process node{dir.path(), "node-a", free_tcp_port(), vault_toml()};
+  client alice{*sys, dir.path(), "alice"};
+  client bob{*sys, dir.path(), "bob"};
+  alice.sync_db("vault", node.sync_port(), team_policy("ops", ops_team_secret));
+  bob.sync_db("vault", node.sync_port(), team_policy("ops", ops_team_secret));
+  for (int i = 0; i < 50; ++i)
+    alice.set("tasks", "task-" + std::to_string(i), "title", "plaintext-needle-" + std::to_string(i));
+  alice.set("drafts", "d1", "body", "draft-needle"); // no team covers drafts: stays local
+  BOOST_TEST(eventually([&] { return bob.count("tasks") == 50; }), "bob " << bob.count("tasks"));
+  BOOST_TEST(bob.field("tasks", "task-7", "title") == "plaintext-needle-7");
+  // Both ways, field by field: bob's edit reaches alice.
+  bob.set("tasks", "task-7", "owner", "bob-needle");
+  BOOST_TEST(eventually([&] { return alice.field("tasks", "task-7", "owner") == "bob-needle"; }));
+  BOOST_TEST(alice.field("tasks", "task-7", "title") == "plaintext-needle-7");
+
+  // A member of another team gets nothing of "ops", even once caught up.
+  client carol{*sys, dir.path(), "carol"};
+  carol.sync_db("vault", node.sync_port(), team_policy("hr", hr_team_secret));
+  BOOST_TEST(eventually([&] { return running_and_caught_up(carol); }));
+  BOOST_TEST(carol.count("tasks") == 0u);
+  // A client that claims "ops" without its secret is refused and gets nothing.
+  client mallory{*sys, dir.path(), "mallory"};
+  mallory.sync_db("vault", node.sync_port(),
+                  team_policy("ops", "a guess at the ops secret, long enough to look real"));
+  BOOST_TEST(mallory.refusal().find("did not prove membership of team 'ops'")
+             != std::string::npos);
+  BOOST_TEST(mallory.count("tasks") == 0u);
+  // A plaintext client of the same database: its ops stay local (the node
+  // takes only sealed ones), and it gets no sealed op either.
+  client plain{*sys, dir.path(), "plain"};
+  auto p = client::default_policy();
+  p.access_secret = "vault sync secret";
+  plain.sync_db("vault", node.sync_port(), p);
+  plain.set("tasks", "plain-1", "title", "plain-needle");
+  BOOST_TEST(eventually([&] { return running_and_caught_up(plain); }));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(plain.count("tasks") == 1u);
+  BOOST_TEST(bob.count("tasks") == 50u);
+  BOOST_TEST(bob.count("drafts") == 0u);
+  BOOST_TEST(node.stop() == 0);
+
+  // What the node stored: 51 sealed ops (alice's 50, bob's edit) and not
+  // one plaintext name or value.
+  auto stored = node_ops(dir.path() / "node-a");
+  BOOST_TEST(stored.size() == 51u);
+  for (auto& o : stored) {
+    BOOST_TEST(is_sealed_collection(o.collection), o.collection);
+    auto bytes = encode(o);
+    for (auto needle : {"needle", "tasks", "task-", "title", "owner", "drafts"})
+      BOOST_TEST(bytes.find(needle) == std::string::npos, needle << " stored on the node");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(nodes_relay_sealed_ops_between_them_and_the_cli_joins_a_team) {
+  auto pa = free_tcp_port(), pb = free_tcp_port();
+  node_process a{dir.path(), "node-a", pa, vault_toml()};
+  node_process b{dir.path(), "node-b", pb,
+                 vault_toml("\n[[peer]]\ndatabase = \"vault\"\nhost = \"127.0.0.1\"\nport = "
+                            + std::to_string(pa) + "\naccess_secret = \"vault sync secret\"\n")};
+  client alice{*sys, dir.path(), "alice"};
+  client bob{*sys, dir.path(), "bob"};
+  alice.sync_db("vault", pa, team_policy("ops", ops_team_secret));
+  bob.sync_db("vault", pb, team_policy("ops", ops_team_secret));
+  for (int i = 0; i < 40; ++i)
+    alice.set("tasks", "a-" + std::to_string(i), "title", "from alice");
+  for (int i = 0; i < 10; ++i)
+    bob.set("tasks", "b-" + std::to_string(i), "title", "from bob");
+  BOOST_TEST(eventually([&] { return alice.count("tasks") == 50 && bob.count("tasks") == 50; }),
+             "alice " << alice.count("tasks") << ", bob " << bob.count("tasks"));
+  BOOST_TEST(bob.field("tasks", "a-3", "title") == "from alice");
+
+  // The CLI: the access key for the config, and a store that joins the team.
+  write_file(dir / "ops.secret", ops_team_secret + "\n");
+  write_file(dir / "node.secret", node_secret + "\n");
+  write_file(dir / "vault.sync", "vault sync secret\n");
+  std::vector<std::string> env{"BLAZE_DB=" + (dir / "cli-store").string(),
+                               "BLAZE_PASSWORD=cli password", "BLAZE_KDF_LOG2_N=10"};
+  auto blaze = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BLAZE_CLI_PATH);
+    auto r = blaze_test::run_command(args, dir.path(), env);
+    BOOST_TEST_MESSAGE("blaze " << args[1] << ": " << r.code << " " << r.out << r.err);
+    return r;
+  };
+  auto key = blaze({"team-key", "--team", "ops", "--secret-file", (dir / "ops.secret").string()});
+  BOOST_TEST(key.code == 0);
+  BOOST_TEST(key.out == hex_of(*team_access_key("ops", ops_team_secret)) + "\n");
+  BOOST_REQUIRE_EQUAL(blaze({"init"}).code, 0);
+  auto synced = blaze({"sync", "--node", "127.0.0.1:" + std::to_string(pb), "--database", "vault",
+                       "--secret-file", (dir / "node.secret").string(), "--access-secret-file",
+                       (dir / "vault.sync").string(), "--team",
+                       "ops:" + (dir / "ops.secret").string() + ":tasks", "--e2e", "--timeout",
+                       "30"});
+  BOOST_TEST(synced.code == 0);
+  auto count = blaze({"query", "tasks", "--count"});
+  BOOST_TEST(count.out.find("50") != std::string::npos, count.out);
+  auto bad = blaze({"sync", "--node", "127.0.0.1:" + std::to_string(pb), "--database", "vault",
+                    "--secret-file", (dir / "node.secret").string(), "--access-secret-file",
+                    (dir / "vault.sync").string(), "--e2e"});
+  BOOST_TEST(bad.code != 0);
+  BOOST_TEST(bad.err.find("--e2e needs a --team") != std::string::npos, bad.err);
+  BOOST_TEST(a.stop() == 0);
+  BOOST_TEST(b.stop() == 0);
+  for (auto* name : {"node-a", "node-b"})
+    for (auto& o : node_ops(dir.path() / name))
+      BOOST_TEST(encode(o).find("from alice") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

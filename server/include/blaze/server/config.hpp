@@ -27,6 +27,14 @@ struct grant_config {
   bool read_only = false;
 };
 
+// A team of a database (end-to-end sealing): its members seal their ops
+// with the team's key; the node holds only the access key, which checks that
+// a client belongs to the team and opens nothing (`blaze team-key` prints it).
+struct team_config {
+  std::string name;
+  std::string access_key; // 32 bytes (hex in the config)
+};
+
 struct database_config {
   std::string name;
   std::filesystem::path path; // default: <data_dir>/<name>
@@ -35,6 +43,9 @@ struct database_config {
   // both ways), and what this node proves to its peers for it.
   std::string sync_secret;
   std::vector<grant_config> grants; // [[database.grant]], besides "sync"
+  std::vector<team_config> teams;   // [[database.team]]
+  // Only sealed ops are taken and given: the node never holds plaintext.
+  bool e2e_only = false;
   bool create = true;               // create the store when it does not exist yet
 };
 
