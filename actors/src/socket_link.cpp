@@ -90,6 +90,11 @@ struct link_state {
   std::vector<member> members;
   std::vector<std::string> asked;
   std::vector<runtime::link_team> team_proofs;
+  // Listener: the dialler's uid on a Unix socket (SO_PEERCRED), the grant
+  // that admitted it, and the fields that grant lets cross (empty: all).
+  std::optional<std::uint32_t> peer_uid;
+  std::string grant;
+  std::vector<std::string> fields;
   // Op batches read in one go, applied together (one write on the database's
   // thread instead of one per batch), then acknowledged batch by batch.
   std::vector<op> to_apply;
@@ -108,6 +113,10 @@ using link_broker = caf::io::stateful_broker<link_state>;
 
 caf::error link_error(errc code, std::string message) {
   return runtime::to_caf_error(blaze::error{code, std::move(message)});
+}
+
+bool contains_uid(const std::vector<std::uint32_t>& uids, std::uint32_t uid) {
+  return std::find(uids.begin(), uids.end(), uid) != uids.end();
 }
 
 void send_bytes(link_broker* self, std::string_view bytes) {
@@ -205,6 +214,7 @@ void established(link_broker* self) {
     ev.sends_ops = st.sends_ops;
     ev.accepts_ops = st.accepts_ops;
     ev.relay = st.relay;
+    ev.grant = st.grant;
     self->send(st.options.report_to, established_atom_v, std::move(ev));
   }
 }
@@ -239,15 +249,29 @@ bool admit(link_broker* self, const runtime::link_hello& h,
   auto& st = self->state;
   auto binding = st.channel ? st.channel->channel_binding() : std::string{};
   const access_grant* grant = nullptr;
-  if (!binding.empty())
+  // A proven secret first: it names its holder more precisely than a uid.
+  if (!binding.empty() && !h.proof.empty())
     for (auto& g : grants)
-      if (runtime::proofs_equal(h.proof, runtime::link_proof(g.secret, binding, true, h.database)))
+      if (!g.secret.empty()
+          && runtime::proofs_equal(h.proof,
+                                   runtime::link_proof(g.secret, binding, true, h.database)))
+        grant = &g;
+  if (grant == nullptr && h.proof.empty() && st.peer_uid)
+    for (auto& g : grants)
+      if (contains_uid(g.uids, *st.peer_uid))
         grant = &g;
   if (grant == nullptr) {
-    fail(self, errc::auth_failed,
-         "the dialler did not prove an access secret of database '" + h.database + "'");
+    if (st.peer_uid && h.proof.empty())
+      fail(self, errc::auth_failed,
+           "uid " + std::to_string(*st.peer_uid) + " is not permitted to link to database '"
+             + h.database + "', and the dialler proved no token");
+    else
+      fail(self, errc::auth_failed,
+           "the dialler did not prove an access secret of database '" + h.database + "'");
     return false;
   }
+  st.grant = grant->name;
+  st.fields = grant->fields;
   if (grant->read_only && h.sends_ops) {
     fail(self, errc::permission_denied,
          "'" + grant->name + "' may only read database '" + h.database + "', not write to it");
@@ -274,6 +298,33 @@ bool admit(link_broker* self, const runtime::link_hello& h,
 
 bool contains(const std::vector<std::string>& xs, std::string_view x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+// The first field of a plaintext op that the link's field list leaves out
+// (nullptr: none).
+const std::string* hidden_field(const link_state& st, const op& o) {
+  if (st.fields.empty() || is_sealed_collection(o.collection))
+    return nullptr;
+  for (auto& [name, v] : o.fields)
+    if (!contains(st.fields, name))
+      return &name;
+  for (auto& name : o.removed)
+    if (!contains(st.fields, name))
+      return &name;
+  return nullptr;
+}
+
+// The op as the link's field list lets it cross: other fields left out (an
+// op that keeps no field still crosses, so that the peer's version vector
+// has no gap).
+void project(const link_state& st, op& o) {
+  if (hidden_field(st, o) == nullptr)
+    return;
+  for (auto i = o.fields.begin(); i != o.fields.end();)
+    i = contains(st.fields, i->first) ? std::next(i) : o.fields.erase(i);
+  o.removed.erase(std::remove_if(o.removed.begin(), o.removed.end(),
+                                 [&](const std::string& f) { return !contains(st.fields, f); }),
+                  o.removed.end());
 }
 
 // Whether an op of `collection` may cross the link (either way): a sealed
@@ -406,6 +457,12 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
       fail(self, errc::permission_denied, refusal(st, o.collection));
       return;
     }
+    if (auto* f = hidden_field(st, o)) {
+      fail(self, errc::permission_denied,
+           "the peer wrote field '" + *f + "' of collection '" + o.collection
+             + "', which this link does not carry");
+      return;
+    }
   }
   st.to_ack.push_back(batch.batch);
   if (opens) {
@@ -445,6 +502,9 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
 // collections sealed, everything the link does not carry dropped.
 result<void> outgoing(link_state& st, std::vector<op>& ops) {
   bool seals = st.dialer && (!st.members.empty() || !st.asked.empty());
+  if (!st.fields.empty())
+    for (auto& o : ops)
+      project(st, o);
   if (!seals && st.collections.empty() && !st.sealed_only && st.teams.empty()) {
     // The common case: everything crosses, except sealed ops, which a link
     // without teams never carries.
@@ -645,6 +705,10 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
         self->send(st.options.report_to, stats_atom_v, relay, stats);
       send_frame(self, runtime::link_progress{stats.ops_relayed, stats.lag});
     },
+    // The grant that admitted the peer was revoked: cut the link now.
+    [self](revoke_atom, const std::string& reason) {
+      fail(self, errc::permission_denied, reason);
+    },
     // Never answered: only the request's timeout matters (see above).
     [self](hello_deadline_atom) { return self->make_response_promise(); },
     // The op_sink interface, for the local relay and for dial_unix.
@@ -756,6 +820,12 @@ caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle co
     // CAF's default multiplexer names a connection by its socket.
     tune_tcp(static_cast<int>(conn.id()));
   }
+  if (!tcp) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(static_cast<int>(conn.id()), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+      self->state.peer_uid = static_cast<std::uint32_t>(cred.uid);
+  }
   self->state.served = std::move(served);
   for (auto& [name, addr] : self->state.served)
     monitor_while_alive(self, addr);
@@ -769,6 +839,7 @@ struct listener_state {
   std::string path; // a Unix socket's file, removed when the listener ends
   bool tcp = false;
   std::map<std::string, caf::actor_addr> served;
+  socket_link_options options; // for connections accepted from now on
   ~listener_state() {
     if (!path.empty())
       ::unlink(path.c_str());
@@ -783,10 +854,15 @@ caf::behavior listener_behavior(listener_broker* self, int fd, std::string path,
   self->state.path = std::move(path);
   self->state.tcp = tcp;
   self->state.served = std::move(served);
+  self->state.options = std::move(options);
   self->add_doorman(fd);
   return {
-    [self, options](const caf::io::new_connection_msg& msg) {
-      self->fork(accepted_behavior, msg.handle, self->state.served, options, self->state.tcp);
+    [self](const caf::io::new_connection_msg& msg) {
+      self->fork(accepted_behavior, msg.handle, self->state.served, self->state.options,
+                 self->state.tcp);
+    },
+    [self](grant_atom, const std::string& name, std::vector<access_grant>& grants) {
+      self->state.options.grants[name] = std::move(grants);
     },
     [](const caf::io::acceptor_closed_msg&) {},
     [self](register_atom, const std::string& name, const database_actor& db) {
@@ -874,9 +950,9 @@ result<void> check_access_options(const socket_link_options& options) {
     }
   for (auto& [db, grants] : options.grants)
     for (auto& g : grants)
-      if (g.secret.empty())
+      if (g.secret.empty() && g.uids.empty())
         return blaze::error{errc::invalid_argument, "grant '" + g.name + "' of database '" + db
-                                                      + "' has an empty secret"};
+                                                      + "' has neither a secret nor a uid"};
   return {};
 }
 

@@ -10,6 +10,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -765,6 +767,28 @@ topology::topology(caf::actor_system& sys, topology_options options)
 
 topology::~topology() {
   caf::scoped_actor self{sys_};
+  // Exports first: no new importer while the rest goes down.
+  for (auto& [node, bridge] : bridges_)
+    self->send_exit(bridge, caf::exit_reason::user_shutdown);
+  for (auto& [node, bridge] : bridges_)
+    self->wait_for(bridge);
+  bridges_.clear();
+  stop_links(self);
+  for (auto& i : imports_) {
+    self->send_exit(i.view, caf::exit_reason::user_shutdown);
+    self->send_exit(i.replica, caf::exit_reason::user_shutdown);
+  }
+  for (auto& i : imports_) {
+    self->wait_for(i.view);
+    self->wait_for(i.replica);
+    if (!i.temp_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(i.temp_dir, ec);
+    }
+  }
+}
+
+void topology::stop_links(caf::scoped_actor& self) {
   std::vector<caf::actor> parts = listeners_;
   self->request(supervisor_, timeout_, links_atom_v)
     .receive(
@@ -876,6 +900,152 @@ result<std::uint16_t> topology::serve_tcp(const std::string& host, std::uint16_t
         out = bound;
       },
       [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+result<bridge_actor> topology::enable_cross_app_sync(const std::string& node,
+                                                     const app_group& group,
+                                                     export_policy policy,
+                                                     share_permissions permissions) {
+  if (bridges_.count(node))
+    return blaze::error{errc::already_exists, "node '" + node + "' is exported already"};
+  database_actor db;
+  for (auto& n : nodes())
+    if (n.name == node && n.up)
+      db = n.db;
+  if (!db)
+    return blaze::error{errc::not_found, "no running node named '" + node + "'"};
+  bridge_options options;
+  options.served_name = node;
+  options.report_to = caf::actor_cast<caf::actor>(supervisor_);
+  auto bridge = spawn_bridge(sys_, db, group, std::move(policy), std::move(permissions),
+                             std::move(options));
+  if (!bridge)
+    return bridge.error();
+  bridges_.emplace(node, *bridge);
+  return *bridge;
+}
+
+result<void> topology::unshare(const std::string& node) {
+  auto i = bridges_.find(node);
+  if (i == bridges_.end())
+    return blaze::error{errc::not_found, "node '" + node + "' is not exported"};
+  caf::scoped_actor self{sys_};
+  self->send_exit(i->second, caf::exit_reason::user_shutdown);
+  self->wait_for(i->second);
+  bridges_.erase(i);
+  return {};
+}
+
+result<std::uint64_t> topology::revoke_share(const std::string& node, const std::string& grant) {
+  auto i = bridges_.find(node);
+  if (i == bridges_.end())
+    return blaze::error{errc::not_found, "node '" + node + "' is not exported"};
+  caf::scoped_actor self{sys_};
+  result<std::uint64_t> out{blaze::error{errc::timeout, "the bridge did not answer"}};
+  self->request(i->second, timeout_, revoke_atom_v, grant)
+    .receive([&](std::uint64_t cut) { out = cut; },
+             [&](caf::error& e) { out = runtime::from_caf_error(e); });
+  return out;
+}
+
+namespace {
+
+// A random password for a private replica: 32 bytes from the kernel, hex.
+result<std::string> random_password() {
+  std::ifstream in{"/dev/urandom", std::ios::binary};
+  unsigned char raw[32];
+  if (!in.read(reinterpret_cast<char*>(raw), sizeof raw))
+    return blaze::error{errc::io_error, "cannot read /dev/urandom"};
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (auto c : raw) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+} // namespace
+
+result<topology::shared_db> topology::connect_to_shared_db(const app_group& group,
+                                                           const std::string& database,
+                                                           link_mode mode,
+                                                           import_options options) {
+  if (mode == link_mode::read_only)
+    return blaze::error{errc::invalid_argument,
+                        "an import pulls (write_only) or pulls and writes (bidirectional); "
+                        "read_only would only push"};
+  auto exports = list_exports(group);
+  if (!exports)
+    return exports.error();
+  auto entry = std::find_if(exports->begin(), exports->end(),
+                            [&](auto& e) { return e.database == database; });
+  if (entry == exports->end())
+    return blaze::error{errc::not_found, "no app in group '" + group.name + "' exports '"
+                                           + database + "'"};
+  auto description = "shared database '" + database + "' of app group '" + group.name + "'";
+  if (entry->policy.read_only && mode != link_mode::write_only)
+    return blaze::error{errc::permission_denied,
+                        description + " is exported read-only: import it with write_only"};
+  import_entry imp;
+  auto path = options.path;
+  auto password = options.password;
+  open_options oo;
+  if (path.empty()) {
+    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+    std::string pattern = (runtime_dir && *runtime_dir ? std::string{runtime_dir}
+                                                        : std::string{"/tmp"})
+                          + "/blaze-import-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return blaze::error{errc::io_error, "cannot create a private store for the import"};
+    imp.temp_dir = pattern;
+    path = imp.temp_dir / "replica";
+    auto pw = random_password();
+    if (!pw)
+      return pw.error();
+    password = *pw;
+    oo.kdf_log2_n = 10; // a random 256-bit password needs no stretching
+  } else if (password.empty()) {
+    return blaze::error{errc::invalid_argument, "an import store at " + path.string()
+                                                  + " needs a password of its own"};
+  }
+  auto cleanup = [&] {
+    if (!imp.temp_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(imp.temp_dir, ec);
+    }
+  };
+  auto replica = open_database(sys_, database, path, password, oo);
+  if (!replica) {
+    cleanup();
+    return replica.error();
+  }
+  imp.replica = *replica;
+  auto stop_replica = [&] {
+    caf::scoped_actor self{sys_};
+    self->send_exit(imp.replica, caf::exit_reason::user_shutdown);
+    self->wait_for(imp.replica);
+    cleanup();
+  };
+  auto node = options.node_name.empty() ? database + "@" + group.name : options.node_name;
+  if (auto r = register_db(imp.replica, node); !r) {
+    stop_replica();
+    return r.error();
+  }
+  link_access access;
+  access.link_secret = group_link_secret(group);
+  access.access_secret = options.token;
+  auto link = connect_remote(node, remote_database{database, {}, 0, entry->socket.string(), {}},
+                             mode, std::move(access));
+  if (!link) {
+    stop_replica();
+    return link.error();
+  }
+  imp.view = spawn_shared_view(sys_, imp.replica, entry->policy,
+                               mode == link_mode::bidirectional, description);
+  shared_db out{imp.view, node, *link, *entry};
+  imports_.push_back(std::move(imp));
   return out;
 }
 

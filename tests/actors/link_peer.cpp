@@ -14,7 +14,14 @@
 // --grant name:secret:coll1,coll2[:ro] admits holders of that access secret
 // to the listed collections (none listed: all), read-only with ":ro".
 //
-//   blaze_link_peer [--topology] [--grant G]... <database path> <socket path> [link secret]
+// With --share DIR:COLLS:FIELDS[:rw] it exports the database ("peer") to the
+// app group "tests" at DIR instead (a socket path of "-": no other socket),
+// admitting --allow-uid N and --token NAME=TOKEN (repeatable); then
+//   set <coll> <id> <field> <value>  writes a string field, prints OK
+//   revoke <grant>                   prints "CUT <links cut>" or "ERROR ..."
+//
+//   blaze_link_peer [--topology] [--grant G]... [--share S [--allow-uid N]... [--token T]...]
+//                   <database path> <socket path> [link secret]
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/socket_link.hpp"
 #include "blaze/actors/topology.hpp"
@@ -38,10 +45,30 @@ int main(int argc, char** argv) {
   std::vector<std::string> args{argv + 1, argv + argc};
   bool with_topology = false;
   std::vector<actors::access_grant> grants;
+  std::string share;
+  actors::share_permissions permissions;
+  auto split = [](const std::string& text, char sep) {
+    std::vector<std::string> parts;
+    std::istringstream in{text};
+    for (std::string part; std::getline(in, part, sep);)
+      parts.push_back(part);
+    return parts;
+  };
   while (!args.empty() && args.front().rfind("--", 0) == 0) {
     if (args.front() == "--topology") {
       with_topology = true;
       args.erase(args.begin());
+    } else if (args.front() == "--share" && args.size() > 1) {
+      share = args[1];
+      with_topology = true;
+      args.erase(args.begin(), args.begin() + 2);
+    } else if (args.front() == "--allow-uid" && args.size() > 1) {
+      permissions.uids.push_back(static_cast<std::uint32_t>(std::stoul(args[1])));
+      args.erase(args.begin(), args.begin() + 2);
+    } else if (args.front() == "--token" && args.size() > 1) {
+      auto eq = args[1].find('=');
+      permissions.tokens.push_back({args[1].substr(0, eq), args[1].substr(eq + 1)});
+      args.erase(args.begin(), args.begin() + 2);
     } else if (args.front() == "--grant" && args.size() > 1) {
       std::vector<std::string> parts;
       std::istringstream in{args[1]};
@@ -97,6 +124,19 @@ int main(int argc, char** argv) {
       access.grants["peer"] = grants;
     if (!served) {
       r = served.error();
+    } else if (!share.empty()) {
+      auto parts = split(share, ':');
+      actors::app_group group{"tests", parts.at(0)};
+      actors::export_policy policy;
+      policy.collections = split(parts.at(1), ',');
+      if (parts.size() > 2)
+        policy.fields = split(parts[2], ',');
+      policy.read_only = !(parts.size() > 3 && parts[3] == "rw");
+      auto bridge = topo->enable_cross_app_sync("peer", group, policy, permissions);
+      if (!bridge)
+        r = bridge.error();
+    } else if (args[1] == "-") {
+      // nothing else to serve
     } else if (args[1].rfind("tcp:", 0) == 0) {
       auto port = topo->serve_tcp("127.0.0.1",
                                   static_cast<std::uint16_t>(std::stoi(args[1].substr(4))),
@@ -160,6 +200,18 @@ int main(int argc, char** argv) {
         access.grants["peer"] = grants;
       auto r = topo->serve_unix(path, access);
       std::cout << (r ? "OK" : "ERROR " + r.error().to_string()) << std::endl;
+    } else if (cmd == "set") {
+      std::string coll, id, field, v;
+      in >> coll >> id >> field >> v;
+      self->request(*db, std::chrono::seconds(10), put_atom_v, coll, id, field_map{{field, v}})
+        .receive([](op&) {}, [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
+      std::cout << "OK" << std::endl;
+    } else if (cmd == "revoke" && topo) {
+      std::string grant;
+      in >> grant;
+      auto cut = topo->revoke_share("peer", grant);
+      std::cout << (cut ? "CUT " + std::to_string(*cut) : "ERROR " + cut.error().to_string())
+                << std::endl;
     } else if (cmd == "port") {
       std::cout << "PORT " << tcp_port << std::endl;
     } else if (cmd == "quit") {

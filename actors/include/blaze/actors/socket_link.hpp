@@ -23,17 +23,21 @@ namespace blaze::actors {
 // Who may link to a served database, and to what: a dialler proves the
 // grant's secret (bound to the secure channel, never sent), and the link
 // then carries only the granted collections, only the granted way.
+// On a Unix socket a grant may instead name local users: a dialler whose
+// uid (SO_PEERCRED) is listed is admitted without a secret.
 struct access_grant {
   std::string name;                     // who holds it, for errors and the graph
   std::string secret;                   // the database's access secret for this holder
   std::vector<std::string> collections; // empty: every collection
   bool read_only = false;               // the holder may pull, never push
+  std::vector<std::string> fields;      // empty: every field; else only these cross
+  std::vector<std::uint32_t> uids;      // Unix socket peers admitted by their uid
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, access_grant& x) {
   return f(caf::meta::type_name("blaze.access_grant"), x.name, x.secret, x.collections,
-           x.read_only);
+           x.read_only, x.fields, x.uids);
 }
 
 // A team a dialler joins (end-to-end sealing, blaze/storage/team_seal.hpp).
@@ -140,12 +144,13 @@ struct link_event {
   bool sends_ops = false;    // this end sends ops to the peer
   bool accepts_ops = false;  // this end applies the peer's ops
   relay_actor relay;         // the outgoing relay, when this end sends ops
+  std::string grant;         // accepted side: the grant that admitted the dialler
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("blaze.link_event"), x.link, x.dialer, x.tcp, x.database, x.local,
-           x.peer, x.sends_ops, x.accepts_ops, x.relay);
+           x.peer, x.sends_ops, x.accepts_ops, x.relay, x.grant);
 }
 
 // Checks the access options (secrets, grants, teams) for consistency:
@@ -156,7 +161,10 @@ result<void> check_access(const socket_link_options& options);
 // file. Returns the listener; send it an exit to stop serving (the socket
 // file is removed). Connections already made stay up until their peer or
 // their database goes away. Sending the listener (register_atom, name,
-// database_actor) serves one more database. Never blocks for long (the
+// database_actor) serves one more database; (grant_atom, name,
+// std::vector<access_grant>) replaces a database's grants for connections
+// accepted from then on. A link sent (revoke_atom, reason) ends with
+// errc::permission_denied, telling its peer the reason. Never blocks for long (the
 // stale-socket probe does not wait), so actors may call it.
 result<caf::actor> serve_unix(caf::actor_system& sys, const std::string& socket_path,
                               std::map<std::string, database_actor> databases,

@@ -6,15 +6,19 @@
 
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/relay.hpp"
+#include "blaze/actors/bridge.hpp"
 #include "blaze/actors/socket_link.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/timestamp.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -273,13 +277,56 @@ public:
 
   const topology_actor& supervisor() const { return supervisor_; }
 
+  // Cross-app sharing (blaze/actors/bridge.hpp). Exports a registered
+  // database to an app group: a bridge actor serves it to the importers the
+  // permissions admit, under the policy; its accepted links show among the
+  // links. The export ends with the topology (or unshare).
+  result<bridge_actor> enable_cross_app_sync(const std::string& node, const app_group& group,
+                                             export_policy policy,
+                                             share_permissions permissions = {});
+  result<void> unshare(const std::string& node);
+  // Revokes a grant of a node's export ("uid:<n>" or a token's name) and cuts
+  // its live links; returns how many were cut.
+  result<std::uint64_t> revoke_share(const std::string& node, const std::string& grant);
+
+  // Imports an export of an app group: a replica in a store of this side's
+  // own (`options.path`, or a private temporary store removed with the
+  // topology), registered as a node (`options.node_name`, default
+  // "<database>@<group>") and linked to the exporter's socket, re-dialled
+  // whenever the exporter restarts. `mode`: write_only (pull: the default)
+  // or bidirectional (a writable export). The view reads the replica and
+  // refuses writes the export does not allow (errc::permission_denied).
+  struct import_options {
+    std::filesystem::path path;
+    std::string password;
+    std::string token; // when the exporter admits token holders, not this uid
+    std::string node_name;
+  };
+  struct shared_db {
+    database_actor view;
+    std::string node;
+    link_id link = 0;
+    export_entry source;
+  };
+  result<shared_db> connect_to_shared_db(const app_group& group, const std::string& database,
+                                         link_mode mode = link_mode::write_only,
+                                         import_options options = {});
+
 private:
+  void stop_links(caf::scoped_actor& self);
   result<link_id> connect_remote(const std::string& local, remote_database remote,
                                  link_mode mode, link_access access);
 
   caf::actor_system& sys_;
   topology_actor supervisor_;
   std::vector<caf::actor> listeners_;
+  std::map<std::string, bridge_actor> bridges_;
+  struct import_entry {
+    database_actor replica;
+    database_actor view;
+    std::filesystem::path temp_dir; // removed with the topology (empty: the user's store)
+  };
+  std::vector<import_entry> imports_;
   std::chrono::milliseconds timeout_{10000};
 };
 

@@ -58,5 +58,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   // Serving databases on a socket; a link broker reporting it is established.
   CAF_ADD_ATOM(blaze, blaze, serve_atom, "serve")
   CAF_ADD_ATOM(blaze, blaze, established_atom, "linkup")
+  // Cross-app sharing: a listener's grants replaced, a link's grant revoked.
+  CAF_ADD_ATOM(blaze, blaze, grant_atom, "grant")
+  CAF_ADD_ATOM(blaze, blaze, revoke_atom, "revoke")
 
 CAF_END_TYPE_ID_BLOCK(blaze)
