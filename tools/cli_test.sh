@@ -323,5 +323,34 @@ expect_error "topology --png without graphviz" 1 "dot"
 blaze topology "$WORK/t1" "$WORK/t2" --mode sideways
 expect_error "topology with an unknown mode" 2 "unknown link mode"
 
+# --- share / shared: cross-app sharing --------------------------------------
+export BLAZE_DB=$WORK/exporter
+blaze init
+blaze put notes n1 title=hello secret=shh
+blaze put private p1 title=hidden
+"$BLAZE" share --group g1 --group-dir "$WORK/group" --collections notes --fields title \
+  >"$WORK/share.out" 2>&1 &
+share_pid=$!
+for _ in $(seq 1 100); do [[ -S $WORK/group/exporter.sock ]] && break; sleep 0.1; done
+blaze shared --group g1 --group-dir "$WORK/group"
+if [[ $status -eq 0 ]] && grep -q '"database":"exporter","live":true,"read_only":true' "$WORK/out"; then
+  pass
+else
+  fail "shared lists the group's exports"
+fi
+blaze shared --group g1 --group-dir "$WORK/group" --database exporter
+expect_ok "shared prints the exported fields only" '{"_collection":"notes","_id":"n1","title":"hello"}'
+blaze shared --group g1 --group-dir "$WORK/group" --database nope
+expect_error "shared names a missing export" 1 "exports 'nope'"
+blaze share --group g1 --group-dir "$WORK/group"
+expect_error "share without collections" 2 "collections"
+kill -TERM "$share_pid"
+wait "$share_pid" || true
+if [[ ! -e $WORK/group/exporter.sock ]] && ! grep -q exporter "$WORK/group/manifest.json"; then
+  pass
+else
+  fail "share withdraws its socket and manifest entry on SIGTERM"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -124,4 +124,32 @@ struct team_key_arguments {
 
 void print_team_key(const team_key_arguments& args, std::ostream& out);
 
+// Cross-app sharing: exporting the store to an app group, and reading what
+// a group exports.
+struct share_arguments {
+  std::string group;
+  std::string group_dir;             // empty: the default for the group's name
+  std::string as;                    // the exported name (default: the store's name)
+  std::string collections;           // comma-separated, required
+  std::string fields;                // comma-separated; empty: every field
+  bool writable = false;
+  std::vector<std::uint32_t> uids;   // --allow-uid
+  std::vector<std::string> tokens;   // --token NAME:FILE
+};
+
+// Exports until SIGINT or SIGTERM.
+void share_store(const store_options& store, const share_arguments& args, std::ostream& out);
+
+struct shared_arguments {
+  std::string group;
+  std::string group_dir;
+  std::string database;   // empty: list the group's exports
+  std::string token_file; // when the exporter admits token holders, not this uid
+  std::string collection; // empty: every exported collection
+  bool follow = false;    // keep printing changes until SIGINT or SIGTERM
+  unsigned timeout_seconds = 30;
+};
+
+void read_shared(const shared_arguments& args, std::ostream& out);
+
 } // namespace blaze::cli

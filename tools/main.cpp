@@ -210,6 +210,43 @@ int main(int argc, char** argv) {
   sync_cmd->add_option("--timeout", sync.timeout_seconds, "Seconds to wait for sync (default 30)")
       ->check(count_limit);
 
+  share_arguments share;
+  auto* share_cmd = add("share", "Export the store to an app group until SIGINT or SIGTERM",
+                        [&] { share_store(store, share, out); });
+  share_cmd->add_option("--group", share.group, "The app group")->required()->type_name("NAME");
+  share_cmd->add_option("--group-dir", share.group_dir,
+                        "The group's shared directory (default: under $XDG_RUNTIME_DIR or /tmp)")
+      ->type_name("DIR");
+  share_cmd->add_option("--as", share.as, "The name importers ask for (default: the store's)")
+      ->type_name("NAME");
+  share_cmd->add_option("--collections", share.collections, "The exported collections")
+      ->required()
+      ->type_name("LIST");
+  share_cmd->add_option("--fields", share.fields, "Only these fields (default: every one)")
+      ->type_name("LIST");
+  share_cmd->add_flag("--writable", share.writable, "Importers may write (within the policy)");
+  share_cmd->add_option("--allow-uid", share.uids, "A local user who may import")
+      ->type_name("UID");
+  share_cmd->add_option("--token", share.tokens, "A token holder who may import")
+      ->type_name("NAME:FILE");
+
+  shared_arguments shared;
+  auto* shared_cmd = add("shared",
+                         "List an app group's exports, or print an export's records (JSON lines)",
+                         [&] { read_shared(shared, out); });
+  shared_cmd->add_option("--group", shared.group, "The app group")->required()->type_name("NAME");
+  shared_cmd->add_option("--group-dir", shared.group_dir, "The group's shared directory")
+      ->type_name("DIR");
+  shared_cmd->add_option("--database", shared.database, "The export to read (default: list)")
+      ->type_name("NAME");
+  shared_cmd->add_option("--token-file", shared.token_file, "File holding an import token")
+      ->type_name("FILE");
+  shared_cmd->add_option("--collection", shared.collection, "Only this collection")
+      ->type_name("NAME");
+  shared_cmd->add_flag("--follow", shared.follow, "Print changes as they arrive until Ctrl-C");
+  shared_cmd->add_option("--timeout", shared.timeout_seconds, "Seconds to wait for sync (default 30)")
+      ->check(count_limit);
+
   team_key_arguments team_key;
   auto* team_key_cmd = add("team-key",
                            "Print a team's access key, for [[database.team]] in a node's config",
