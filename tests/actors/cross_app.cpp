@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -146,7 +147,9 @@ struct share_fixture {
 
 // Reads what an export sends to a dialler that speaks the protocol by hand:
 // the decrypted frames, as bytes, for a second.
-std::string frames_sent_to_a_raw_importer(const fs::path& socket, const actors::app_group& g) {
+// With `smuggle`, the dialler also asks to write and sends that op.
+std::string frames_sent_to_a_raw_importer(const fs::path& socket, const actors::app_group& g,
+                                          std::optional<op> smuggle = std::nullopt) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -178,6 +181,7 @@ std::string frames_sent_to_a_raw_importer(const fs::path& socket, const actors::
     if (channel.established() && !hello_sent) {
       runtime::link_hello h;
       h.accepts_ops = true;
+      h.sends_ops = smuggle.has_value();
       h.database = "peer";
       h.node = 0x5eed;
       std::string wire;
@@ -185,6 +189,13 @@ std::string frames_sent_to_a_raw_importer(const fs::path& socket, const actors::
       BOOST_REQUIRE(channel.send(wire).ok());
       write_all(channel.take_output());
       hello_sent = true;
+    } else if (hello_sent && smuggle && !all_plain.empty()) {
+      // The exporter's hello arrived: the link is up, the op goes out.
+      std::string wire;
+      runtime::encode_frame(runtime::link_ops{1, {*smuggle}}, wire);
+      BOOST_REQUIRE(channel.send(wire).ok());
+      write_all(channel.take_output());
+      smuggle.reset();
     }
   }
   ::close(fd);
@@ -288,6 +299,25 @@ BOOST_AUTO_TEST_CASE(a_read_only_export_refuses_writes_and_a_writable_one_takes_
   ex.reset();
 
   auto rw = exporter("title", true);
+  // The exporter itself refuses an op outside the policy, whatever the
+  // importer's side lets through: an error frame, and nothing stored.
+  op smuggled;
+  smuggled.origin = 0x5eed;
+  smuggled.seq = 1;
+  smuggled.time = make_hlc(1'700'000'000'000ull, 0);
+  smuggled.collection = "notes";
+  smuggled.id = "n-smuggled";
+  smuggled.fields = {{"secret", value{"x"}}};
+  auto answer = frames_sent_to_a_raw_importer(group_dir / "peer.sock", group, smuggled);
+  runtime::frame_reader reader;
+  std::vector<runtime::link_frame> frames;
+  BOOST_REQUIRE(reader.feed(answer, frames).ok());
+  BOOST_REQUIRE(!frames.empty());
+  auto* err = std::get_if<runtime::link_error>(&frames.back());
+  BOOST_REQUIRE(err != nullptr);
+  BOOST_TEST((err->code == errc::permission_denied));
+  BOOST_TEST(err->message.find("field 'secret'") != std::string::npos, err->message);
+  BOOST_TEST(rw->count("notes") == 0u);
   actors::topology::import_options o;
   o.node_name = "rw-import";
   auto writable = topo->connect_to_shared_db(group, "peer", actors::link_mode::bidirectional, o);
