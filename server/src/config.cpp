@@ -1,5 +1,6 @@
 #include "blaze/server/config.hpp"
 
+#include "blaze/storage/database.hpp"
 #include "blaze/storage/team_seal.hpp"
 
 #include <toml++/toml.h>
@@ -235,7 +236,7 @@ std::vector<grant_config> read_grants(const config_reader& r, const toml::table&
   for (auto& entry : *list) {
     auto& g = *entry.as_table();
     std::string gp = prefix + "grant[" + std::to_string(index++) + "].";
-    r.only_keys(g, gp, {"name", "secret", "secret_file", "collections", "read_only"});
+    r.only_keys(g, gp, {"name", "secret", "secret_file", "collections", "read_only", "fields"});
     grant_config grant;
     auto name = r.string_at(g, gp, "name");
     if (!name || name->empty())
@@ -255,6 +256,10 @@ std::vector<grant_config> read_grants(const config_reader& r, const toml::table&
     grant.collections = string_list(r, g, gp + "collections" + who, "collections");
     if (auto ro = r.bool_at(g, gp, "read_only"))
       grant.read_only = *ro;
+    grant.fields = string_list(r, g, gp + "fields" + who, "fields");
+    for (auto& f : grant.fields)
+      if (auto v = validate_field_name(f); !v)
+        r.fail(gp + "fields" + who, v.error().message(), r.where(g, "fields"));
     out.push_back(std::move(grant));
   }
   return out;

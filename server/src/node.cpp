@@ -214,7 +214,8 @@ result<std::uint16_t> node::listen() {
       auto& grants = access.grants[db.name];
       grants.push_back(actors::access_grant{"sync", db.sync_secret, {}, false});
       for (auto& g : db.grants)
-        grants.push_back(actors::access_grant{g.name, g.secret, g.collections, g.read_only});
+        grants.push_back(
+          actors::access_grant{g.name, g.secret, g.collections, g.read_only, g.fields, {}});
       for (auto& t : db.teams)
         access.teams[db.name].push_back(actors::team_access{t.name, t.access_key});
       if (db.e2e_only)

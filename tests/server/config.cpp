@@ -289,6 +289,7 @@ name = "mobile"
 secret = "mobile key"
 collections = ["notes", "tags"]
 read_only = true
+fields = ["title", "body"]
 
 [[peer]]
 database = "notes"
@@ -321,6 +322,7 @@ BOOST_AUTO_TEST_CASE(sync_grants_and_peers_are_read_with_their_defaults) {
   BOOST_TEST(grants[0].secret == "mobile key");
   BOOST_TEST((grants[0].collections == std::vector<std::string>{"notes", "tags"}));
   BOOST_TEST(grants[0].read_only);
+  BOOST_TEST((grants[0].fields == std::vector<std::string>{"title", "body"}));
   BOOST_REQUIRE(cfg->peers.size() == 2u);
   auto& p0 = cfg->peers[0];
   BOOST_TEST(p0.remote == "notes"); // the same name by default
@@ -366,6 +368,8 @@ BOOST_AUTO_TEST_CASE(bad_sync_grants_and_peers_are_refused) {
   expect_error(in_sync("collections = [\"notes\", \"tags\"]", "collections = \"notes\""),
                {"grant[0].collections", "list of strings"});
   expect_error(in_sync("read_only = true", "readonly = true"), {"grant[0].readonly", "unknown key"});
+  expect_error(in_sync("fields = [\"title\", \"body\"]", "fields = [\"_id\"]"),
+               {"grant[0].fields", "reserved"});
   expect_error(in_sync("database = \"notes\"\nhost", "database = \"nope\"\nhost"),
                {"peer[0].database", "nope"});
   expect_error(in_sync("host = \"10.0.0.2\"\nport = 7421\n", "host = \"10.0.0.2\"\n"),

@@ -25,6 +25,7 @@ struct grant_config {
   std::string secret;
   std::vector<std::string> collections;
   bool read_only = false;
+  std::vector<std::string> fields; // empty: every field; else only these cross
 };
 
 // A team of a database (end-to-end sealing): its members seal their ops
