@@ -34,6 +34,8 @@ link_sources=(
   storage/src/codec.cpp
   storage/src/value.cpp
   storage/src/names.cpp
+  storage/src/team_seal.cpp
+  storage/src/crypto.cpp
   storage/src/status.cpp
 )
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer
