@@ -3,6 +3,7 @@
 #include "report.hpp"
 #include "channel_bench.hpp"
 #include "relay_bench.hpp"
+#include "redis_bench.hpp"
 #include "remote_bench.hpp"
 #include "storage_bench.hpp"
 
@@ -168,6 +169,32 @@ void add_remote_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_redis_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<redis_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "redis", "Replication beside a real peer: Redis primary -> replica (SET + WAIT 1) vs Blaze "
+             "A -> B over TCP");
+  cmd->add_option("--samples", opts->latency_samples, "Writes timed one at a time")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--ops", opts->throughput_ops, "Writes in the throughput run")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Blaze's scheduler threads")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--redis-server", opts->redis_server, "The redis-server binary")
+    ->type_name("FILE");
+  cmd->add_option("--dir", opts->dir, "Parent directory for the scratch stores")
+    ->type_name("DIR");
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("redis", *out,
+                          [&](std::ostream& log) { return run_redis_bench(*opts, log); });
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -178,6 +205,7 @@ int main(int argc, char** argv) {
   add_channel_command(app, exit_code);
   add_relay_command(app, exit_code);
   add_remote_command(app, exit_code);
+  add_redis_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
