@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Blaze builds with, skipping what is present.
+# With --bench also the benchmark's peers and plotting (redis-server, gnuplot).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,11 @@ packages=(
   graphviz jq iproute2
   clang-14 libclang-rt-14-dev
 )
+
+# --bench: what blaze-bench compares with and draws with, too.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(redis-server gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
