@@ -4,6 +4,7 @@
 #include "channel_bench.hpp"
 #include "relay_bench.hpp"
 #include "redis_bench.hpp"
+#include "scale_bench.hpp"
 #include "remote_bench.hpp"
 #include "storage_bench.hpp"
 
@@ -195,6 +196,40 @@ void add_redis_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_scale_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<scale_bench_options>();
+  auto out = std::make_shared<output_options>();
+  auto* cmd = app.add_subcommand(
+    "scale", "At size: many databases in one topology, many live subscribers on one node, a "
+             "large database caught up; memory per relay and per subscriber");
+  cmd->add_option("--databases", opts->databases, "Databases in the topology (a star)")
+    ->check(CLI::Range(std::size_t{3}, std::size_t{10'000}))
+    ->capture_default_str();
+  cmd->add_option("--subscribers", opts->subscribers, "Live subscribers on the node")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+    ->capture_default_str();
+  cmd->add_option("--records", opts->records, "Records the cold replica catches up")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--samples", opts->samples, "Writes timed one at a time per fan-out")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--fanout-ops", opts->fanout_ops, "Writes per fan-out throughput run")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+    ->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Scheduler threads")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--node", opts->node_binary, "The blaze-node binary")->type_name("FILE");
+  cmd->add_option("--dir", opts->dir, "Parent directory for the scratch stores")
+    ->type_name("DIR");
+  add_output_options(*cmd, *out);
+  cmd->callback([opts, out, &exit_code] {
+    exit_code = run_suite("scale", *out,
+                          [&](std::ostream& log) { return run_scale_bench(*opts, log); });
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -206,6 +241,7 @@ int main(int argc, char** argv) {
   add_relay_command(app, exit_code);
   add_remote_command(app, exit_code);
   add_redis_command(app, exit_code);
+  add_scale_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
