@@ -1,6 +1,7 @@
 // blaze-bench: Blaze measured beside raw baselines in the same run, one
 // subcommand per area: storage, channel, relay, remote.
 #include "report.hpp"
+#include "all_bench.hpp"
 #include "channel_bench.hpp"
 #include "relay_bench.hpp"
 #include "redis_bench.hpp"
@@ -230,6 +231,27 @@ void add_scale_command(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_all_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<all_bench_options>();
+  auto* cmd = app.add_subcommand(
+    "all", "Every suite in one run: OUT/bench.json, OUT/bench.txt (the tables) and "
+           "OUT/bench.png (latency percentiles, throughput beside the baselines)");
+  cmd->add_option("--out", opts->out, "Directory for the results")
+    ->type_name("DIR")
+    ->capture_default_str();
+  cmd->add_flag("--quick", opts->quick, "Smaller counts (a few minutes in all)");
+  cmd->add_option("--dir", opts->dir, "Parent directory for the scratch stores")
+    ->type_name("DIR");
+  cmd->callback([opts, &exit_code] {
+    try {
+      exit_code = run_all_bench(*opts, std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      std::cerr << "blaze-bench all: " << e.what() << '\n';
+      exit_code = 1;
+    }
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +264,7 @@ int main(int argc, char** argv) {
   add_remote_command(app, exit_code);
   add_redis_command(app, exit_code);
   add_scale_command(app, exit_code);
+  add_all_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

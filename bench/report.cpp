@@ -154,7 +154,9 @@ std::string format_rate(double v) {
 
 std::string format_value(double v, const std::string& unit) {
   if (unit == "ops/s")
-    return format_rate(v);
+    return format_rate(v) + " ops/s";
+  if (v >= 10000)
+    return format_rate(v) + " " + unit;
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.1f %s", v, unit.c_str());
   return buf;
@@ -173,7 +175,7 @@ std::string format_ns_as_us(double ns) {
 }
 
 void print(const report& r, std::ostream& out) {
-  text_table main({"benchmark", "blaze ops/s", "raw ops/s", "ratio", "notes"},
+  text_table main({"benchmark", "blaze", "baseline", "blaze/baseline", "notes"},
                   {align::left, align::right, align::right, align::right, align::left});
   for (auto& row : r.rows) {
     auto ratio = row.ratio();
