@@ -107,6 +107,7 @@ std::string plot(const std::vector<report>& reports, const fs::path& out) {
           "set xtics rotate by -35 left noenhanced\n"
           "set key top left\n"
           "set bmargin 14\n"
+          "set rmargin 16\n"
           "set title 'Latency percentiles of every timed path (µs, log scale)'\n"
           "set ylabel 'µs'\n"
           "plot '" << (out / "latency.dat").string()
