@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <cstring>
@@ -90,6 +91,10 @@ struct topology_state {
   std::map<std::string, node_entry> nodes;
   std::map<link_id, link_entry> links;
   std::vector<caf::actor> listeners;
+  // Where this topology serves: a remote database reached through one of
+  // these is in this process, and is linked in process.
+  std::set<std::string> served_paths;
+  std::set<std::uint16_t> served_ports;
   link_id next_link = 1;
   static inline const char* name = "blaze.topology";
 
@@ -215,6 +220,15 @@ void schedule_redial(topology_pointer self, link_entry& link, const std::string&
   }
   self->delayed_send(self, next_backoff(self, link.backoff, link.started), restart_atom_v,
                      link.info.id);
+}
+
+// Whether `remote` names a socket this topology serves itself.
+bool served_here(const topology_state& st, const remote_database& remote) {
+  if (!remote.socket_path.empty() && st.served_paths.count(remote.socket_path))
+    return true;
+  bool loopback = remote.host == "127.0.0.1" || remote.host == "::1"
+                  || remote.host == "localhost";
+  return loopback && st.served_ports.count(remote.port) != 0;
 }
 
 socket_link_options dial_options(const link_access& access) {
@@ -704,6 +718,15 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
            link_access& access) -> caf::result<link_id> {
       if (auto err = check_local(self, local))
         return err;
+      if (served_here(self->state, remote)) {
+        // The same process: no socket, no channel, an in-process link.
+        auto target = self->state.nodes.find(remote.database);
+        if (target == self->state.nodes.end() || !target->second.registered)
+          return fail(errc::not_found, "no database named '" + remote.database
+                                         + "' is served here");
+        return self->delegate(caf::actor_cast<topology_actor>(self), connect_atom_v, local,
+                              remote.database, mode);
+      }
       if (remote.host.empty() && remote.socket_path.empty())
         return fail(errc::invalid_argument, "no host and port, nor a socket path, to reach '"
                                               + remote.database + "' at");
@@ -737,6 +760,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       if (!listener)
         return runtime::to_caf_error(listener.error());
       st.listeners.push_back(listener->listener);
+      st.served_ports.insert(listener->port);
       return {listener->listener, listener->port};
     },
     [self](serve_atom, const std::string& path, serve_access& access) -> caf::result<caf::actor> {
@@ -748,6 +772,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       if (!listener)
         return runtime::to_caf_error(listener.error());
       st.listeners.push_back(*listener);
+      st.served_paths.insert(path);
       return *listener;
     },
   };

@@ -444,6 +444,43 @@ BOOST_AUTO_TEST_CASE(sync_prefers_the_unix_socket_falls_back_to_tcp_and_moves_ba
   BOOST_TEST(topo.wait_until_synced(10s));
 }
 
+BOOST_AUTO_TEST_CASE(a_database_served_by_this_process_is_linked_in_process) {
+  actors::topology topo{*sys, quick_backoff()};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  open_options o;
+  o.kdf_log2_n = 10;
+  auto b = actors::open_database(*sys, "b", dir / "b", "pw", o);
+  BOOST_REQUIRE(b.ok());
+  BOOST_REQUIRE(topo.register_db(*b, "b").ok());
+  BOOST_REQUIRE(topo.serve_unix(socket.string()).ok());
+  auto port = topo.serve_tcp("127.0.0.1", 0, actors::serve_access{"secret", {}, {}, {}});
+  BOOST_REQUIRE(port.ok());
+  actors::sync_policy policy;
+  policy.node_secret = "secret";
+  // Through its Unix socket, and through its TCP port: both in process.
+  auto id = topo.enable_sync("a", {"b", {}, 0, socket.string(), {}}, policy);
+  BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+  auto links = topo.links();
+  auto* l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST(l->transport == "in-process");
+  put("a1", 1);
+  BOOST_TEST(topo.wait_until_synced(10s));
+  BOOST_REQUIRE(topo.disconnect(*id).ok());
+  id = topo.enable_sync("a", {"b", "127.0.0.1", *port, {}, {}}, policy);
+  BOOST_REQUIRE(id.ok());
+  links = topo.links();
+  l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST(l->transport == "in-process");
+  auto unknown = topo.enable_sync("a", {"nope", {}, 0, socket.string(), {}}, policy);
+  BOOST_TEST(!unknown.ok());
+  topo.disconnect(*id);
+  caf::scoped_actor self{*sys};
+  self->send_exit(*b, caf::exit_reason::user_shutdown);
+  self->wait_for(*b);
+}
+
 BOOST_AUTO_TEST_CASE(bad_socket_links_are_refused_with_a_clear_error) {
   actors::topology topo{*sys, quick_backoff()};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
