@@ -25,6 +25,7 @@ struct arrivals {
   std::condition_variable cv;
   std::vector<bench_clock::time_point> at; // index: seq of the origin's op
   std::uint64_t highest = 0;               // every seq up to here has arrived
+  std::uint64_t awaited = 0;               // the seq wait_for waits for (0: none)
   node_id origin = 0;
 
   void seen(std::uint64_t seq) {
@@ -34,11 +35,17 @@ struct arrivals {
       at[seq] = now;
     while (highest + 1 < at.size() && at[highest + 1] != bench_clock::time_point{})
       ++highest;
-    cv.notify_all();
+    // Wake the waiter only when what it waits for is in: a throughput run
+    // would otherwise wake it (and take a core from the relay) per op.
+    if (awaited != 0 && highest >= awaited)
+      cv.notify_all();
   }
   bool wait_for(std::uint64_t seq, std::chrono::seconds limit) {
     std::unique_lock<std::mutex> g{mu};
-    return cv.wait_for(g, limit, [&] { return highest >= seq; });
+    awaited = seq;
+    bool ok = cv.wait_for(g, limit, [&] { return highest >= seq; });
+    awaited = 0;
+    return ok;
   }
 };
 

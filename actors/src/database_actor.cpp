@@ -13,20 +13,74 @@ namespace blaze::actors {
 
 namespace {
 
+// Sent to itself when a local write is queued while more messages wait:
+// the writes among them join the group before it commits.
+using commit_atom = caf::atom_constant<caf::atom("dbcommit")>;
+constexpr commit_atom commit_atom_v{};
+
+// A group commit never holds more local writes than this.
+constexpr std::size_t max_group = 512;
+
 struct database_state {
   std::shared_ptr<database> db;
+  // Local writes queued for the next group commit, and their requesters.
+  write_batch group;
+  std::vector<caf::typed_response_promise<op>> waiting;
+  bool commit_pending = false;
   std::map<std::uint64_t, change_listener> listeners;
   std::uint64_t next_listener = 1;
   observer_id observer = 0;
   static inline const char* name = "blaze.database";
 
+  // Commits the queued writes in one LevelDB write, then answers each.
+  void commit() {
+    if (group.empty())
+      return;
+    auto ops = db->write(std::move(group));
+    group.clear();
+    auto promises = std::move(waiting);
+    waiting.clear();
+    for (std::size_t i = 0; i < promises.size(); ++i) {
+      if (!ops)
+        promises[i].deliver(runtime::to_caf_error(ops.error()));
+      else if (!(*ops)[i])
+        promises[i].deliver(runtime::to_caf_error((*ops)[i].error()));
+      else
+        promises[i].deliver(std::move(*(*ops)[i]));
+    }
+  }
+
   ~database_state() {
     if (db && observer != 0)
       db->unsubscribe(observer);
+    // Writes accepted before the actor ended are made and answered all the
+    // same (listeners, ending too, are not told).
+    if (db)
+      commit();
   }
 };
 
-using database_pointer = database_actor::stateful_pointer<database_state>;
+// The actor's interface plus its own commit message.
+using database_impl = database_actor::extend<caf::reacts_to<commit_atom>>;
+using database_pointer = database_impl::stateful_pointer<database_state>;
+
+// Queues a local write (the batch holds it already) for the group commit.
+// It commits at once when nothing else waits in the mailbox, so a lone
+// write pays no delay; otherwise the messages already queued are handled
+// first, and the writes among them join the group (one LevelDB write
+// instead of one each, the same ops and order as one by one).
+caf::typed_response_promise<op> queue_write(database_pointer self) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<op>();
+  st.waiting.push_back(promise);
+  if (st.group.size() >= max_group || self->mailbox().empty()) {
+    st.commit();
+  } else if (!st.commit_pending) {
+    st.commit_pending = true;
+    self->send(self, commit_atom_v);
+  }
+  return promise;
+}
 
 template <class T>
 caf::result<T> reply(result<T>&& r) {
@@ -35,7 +89,7 @@ caf::result<T> reply(result<T>&& r) {
   return std::move(*r);
 }
 
-database_actor::behavior_type database_behavior(database_pointer self,
+database_impl::behavior_type database_behavior(database_pointer self,
                                                 std::shared_ptr<database> db) {
   auto& st = self->state;
   st.db = std::move(db);
@@ -55,18 +109,27 @@ database_actor::behavior_type database_behavior(database_pointer self,
   });
   return {
     [self](put_atom, const std::string& coll, const std::string& id,
-           field_map& fields) -> caf::result<op> {
-      return reply(self->state.db->put(coll, id, std::move(fields)));
+           field_map& fields) -> caf::typed_response_promise<op> {
+      self->state.group.put(coll, id, std::move(fields));
+      return queue_write(self);
     },
     [self](remove_fields_atom, const std::string& coll, const std::string& id,
-           std::vector<std::string>& fields) -> caf::result<op> {
-      return reply(self->state.db->remove_fields(coll, id, std::move(fields)));
+           std::vector<std::string>& fields) -> caf::typed_response_promise<op> {
+      self->state.group.remove_fields(coll, id, std::move(fields));
+      return queue_write(self);
     },
-    [self](erase_atom, const std::string& coll, const std::string& id) -> caf::result<op> {
-      return reply(self->state.db->erase(coll, id));
+    [self](erase_atom, const std::string& coll,
+           const std::string& id) -> caf::typed_response_promise<op> {
+      self->state.group.erase(coll, id);
+      return queue_write(self);
+    },
+    [self](commit_atom) {
+      self->state.commit_pending = false;
+      self->state.commit();
     },
     [self](get_atom, const std::string& coll,
            const std::string& id) -> caf::result<std::vector<record>> {
+      self->state.commit();
       auto r = self->state.db->get(coll, id);
       if (!r)
         return runtime::to_caf_error(r.error());
@@ -77,30 +140,42 @@ database_actor::behavior_type database_behavior(database_pointer self,
     },
     [self](list_atom, const std::string& coll, std::uint64_t limit,
            const std::string& start_after) -> caf::result<std::vector<record>> {
+      self->state.commit();
       return reply(self->state.db->list(coll, static_cast<std::size_t>(limit), start_after));
     },
     [self](count_atom, const std::string& coll) -> caf::result<std::uint64_t> {
+      self->state.commit();
       return reply(self->state.db->count(coll));
     },
     [self](find_atom, const query& q) -> caf::result<std::vector<record>> {
+      self->state.commit();
       return reply(self->state.db->find(q));
     },
     [self](apply_atom, const std::vector<op>& ops) -> caf::result<apply_stats> {
+      self->state.commit();
       return reply(self->state.db->apply(ops));
     },
     [self](ops_since_atom, const version_vector& have,
            std::uint64_t limit) -> caf::result<std::vector<op>> {
+      self->state.commit();
       return reply(self->state.db->ops_since(have, static_cast<std::size_t>(limit)));
     },
-    [self](version_atom) -> caf::result<version_vector> { return self->state.db->version(); },
+    [self](version_atom) -> caf::result<version_vector> {
+      self->state.commit();
+      return self->state.db->version();
+    },
     [self](node_atom) -> caf::result<node_id> { return self->state.db->id(); },
     [self](subscribe_atom, change_listener& listener) -> caf::result<std::uint64_t> {
+      self->state.commit(); // the new listener sees only later changes
       auto id = self->state.next_listener++;
       self->monitor(listener);
       self->state.listeners.emplace(id, std::move(listener));
       return id;
     },
-    [self](unsubscribe_atom, std::uint64_t id) { self->state.listeners.erase(id); },
+    [self](unsubscribe_atom, std::uint64_t id) {
+      self->state.commit(); // the listener still sees changes made before
+      self->state.listeners.erase(id);
+    },
   };
 }
 

@@ -440,44 +440,68 @@ struct database::impl {
     return {};
   }
 
-  result<op> commit_local(op o, bool must_exist) {
-    if (is_sealed_collection(o.collection))
-      return error{errc::invalid_argument,
-                   "collection '" + o.collection + "': names starting with '"
-                     + std::string{sealed_collection_prefix}
-                     + "' are reserved for end-to-end sealed ops"};
-    std::vector<change> changes;
+  // Commits the local changes of `changes` in order, in one write; each
+  // gets its op or the error that rejected it.
+  result<std::vector<result<op>>> commit_local(write_batch& changes) {
+    std::vector<result<op>> out;
+    out.reserve(changes.changes_.size());
+    std::vector<change> notes;
     {
       std::lock_guard<std::mutex> g{mu};
-      auto key = record_key(o.collection, o.id);
-      auto state = load(key);
-      if (!state)
-        return state.error();
-      if (must_exist && !state->exists())
-        return error{errc::not_found, o.collection + "/" + o.id};
-      o.origin = self;
-      o.seq = self_seq + 1;
-      o.time = tick();
-      state->apply(o);
+      bool want_changes = has_observers();
+      // Records touched by the batch, by key: a later change of the same
+      // record starts from the state the earlier one left.
+      std::unordered_map<std::string, record_state> records;
+      std::uint64_t seq = self_seq;
       auto& batch = batch_buffer;
       batch.Clear();
-      if (auto r = store_record(batch, key, *state); !r)
-        return r.error();
-      plain_buffer.clear();
-      encode_append(o, plain_buffer);
-      if (auto r = put_sealed(batch, op_key(self, o.seq), plain_buffer); !r)
-        return r.error();
+      for (auto& c : changes.changes_) {
+        if (c.rejected) {
+          out.emplace_back(*c.rejected);
+          continue;
+        }
+        op& o = c.change;
+        auto key = record_key(o.collection, o.id);
+        auto it = records.find(key);
+        if (it == records.end()) {
+          auto state = load(key);
+          if (!state)
+            return state.error();
+          it = records.emplace(std::move(key), std::move(*state)).first;
+        }
+        auto& state = it->second;
+        if (c.must_exist && !state.exists()) {
+          out.emplace_back(error{errc::not_found, o.collection + "/" + o.id});
+          continue;
+        }
+        o.origin = self;
+        o.seq = ++seq;
+        o.time = tick();
+        state.apply(o);
+        plain_buffer.clear();
+        encode_append(o, plain_buffer);
+        if (auto r = put_sealed(batch, op_key(self, o.seq), plain_buffer); !r)
+          return r.error();
+        if (want_changes)
+          notes.push_back(make_change(o, state, true));
+        out.emplace_back(std::move(o));
+      }
+      if (seq == self_seq)
+        return out; // every change was rejected: nothing to write
+      // One value per record: the state after the batch's last change of it.
+      for (auto& [key, state] : records)
+        if (auto r = store_record(batch, key, state); !r)
+          return r.error();
       if (auto r = write(batch); !r)
         return r.error();
-      known_keys.add(key);
-      self_seq = o.seq;
+      for (auto& [key, state] : records)
+        known_keys.add(key);
+      self_seq = seq;
       have.set(self, self_seq);
       origins.insert(self);
-      if (has_observers())
-        changes.push_back(make_change(o, *state, true));
     }
-    notify(changes);
-    return o;
+    notify(notes);
+    return out;
   }
 
   static change make_change(const op& o, const record_state& st, bool local) {
@@ -735,47 +759,88 @@ result<void> database::change_password(const fs::path& path, std::string_view ol
   return {};
 }
 
-result<op> database::put(std::string_view collection, std::string_view id, field_map fields) {
+namespace {
+
+op local_set_op(std::string_view collection, std::string_view id) {
   op o;
   o.collection = collection;
   o.id = id;
   o.kind = op_kind::set;
-  o.fields = std::move(fields);
-  o.origin = impl_->self;
+  // Placeholders that pass validation; the commit sets both.
+  o.origin = 1;
   o.seq = 1;
-  if (auto r = validate_op(o); !r)
-    return r.error();
-  return impl_->commit_local(std::move(o), false);
+  return o;
+}
+
+} // namespace
+
+void write_batch::add(op o, bool must_exist) {
+  pending p{std::move(o), must_exist, std::nullopt};
+  if (is_sealed_collection(p.change.collection))
+    p.rejected = error{errc::invalid_argument,
+                       "collection '" + p.change.collection + "': names starting with '"
+                         + std::string{sealed_collection_prefix}
+                         + "' are reserved for end-to-end sealed ops"};
+  else if (auto r = validate_op(p.change); !r)
+    p.rejected = r.error();
+  changes_.push_back(std::move(p));
+}
+
+void write_batch::put(std::string_view collection, std::string_view id, field_map fields) {
+  op o = local_set_op(collection, id);
+  o.fields = std::move(fields);
+  add(std::move(o), false);
+}
+
+void write_batch::remove_fields(std::string_view collection, std::string_view id,
+                                std::vector<std::string> fields) {
+  if (fields.empty()) {
+    changes_.push_back({local_set_op(collection, id), true,
+                        error{errc::invalid_argument, "no field to remove"}});
+    return;
+  }
+  std::sort(fields.begin(), fields.end());
+  fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+  op o = local_set_op(collection, id);
+  o.removed = std::move(fields);
+  add(std::move(o), true);
+}
+
+void write_batch::erase(std::string_view collection, std::string_view id) {
+  op o = local_set_op(collection, id);
+  o.kind = op_kind::erase;
+  add(std::move(o), true);
+}
+
+// The single-change calls are batches of one: one code path commits.
+result<op> database::put(std::string_view collection, std::string_view id, field_map fields) {
+  write_batch b;
+  b.put(collection, id, std::move(fields));
+  return commit_one(b);
 }
 
 result<op> database::remove_fields(std::string_view collection, std::string_view id,
                                    std::vector<std::string> fields) {
-  if (fields.empty())
-    return error{errc::invalid_argument, "no field to remove"};
-  std::sort(fields.begin(), fields.end());
-  fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
-  op o;
-  o.collection = collection;
-  o.id = id;
-  o.kind = op_kind::set;
-  o.removed = std::move(fields);
-  o.origin = impl_->self;
-  o.seq = 1;
-  if (auto r = validate_op(o); !r)
-    return r.error();
-  return impl_->commit_local(std::move(o), true);
+  write_batch b;
+  b.remove_fields(collection, id, std::move(fields));
+  return commit_one(b);
 }
 
 result<op> database::erase(std::string_view collection, std::string_view id) {
-  op o;
-  o.collection = collection;
-  o.id = id;
-  o.kind = op_kind::erase;
-  o.origin = impl_->self;
-  o.seq = 1;
-  if (auto r = validate_op(o); !r)
+  write_batch b;
+  b.erase(collection, id);
+  return commit_one(b);
+}
+
+result<op> database::commit_one(write_batch& b) {
+  auto r = impl_->commit_local(b);
+  if (!r)
     return r.error();
-  return impl_->commit_local(std::move(o), true);
+  return std::move(r->front());
+}
+
+result<std::vector<result<op>>> database::write(write_batch batch) {
+  return impl_->commit_local(batch);
 }
 
 result<std::optional<record>> database::get(std::string_view collection,

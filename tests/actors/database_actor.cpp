@@ -166,4 +166,53 @@ BOOST_AUTO_TEST_CASE(subscribers_receive_each_committed_change) {
   self->send_exit(listener, caf::exit_reason::user_shutdown);
 }
 
+// Writes queued together commit as one group: each still gets its own op
+// (or its own error) in the order sent, and a read queued behind them sees
+// every one of them.
+BOOST_AUTO_TEST_CASE(queued_writes_commit_as_a_group_with_their_own_replies) {
+  constexpr int n = 200;
+  using put_handle = decltype(self->request(db, 5s, put_atom_v, std::string{}, std::string{},
+                                            field_map{}));
+  std::vector<put_handle> puts;
+  for (int i = 0; i < n; ++i) {
+    // One invalid write in the middle fails alone.
+    std::string coll = i == n / 2 ? "bad/name" : "c";
+    puts.push_back(self->request(db, 5s, put_atom_v, coll, "r" + std::to_string(i % 50),
+                                 field_map{{"i", i}}));
+  }
+  auto erase_missing = self->request(db, 5s, erase_atom_v, std::string{"c"},
+                                     std::string{"missing"});
+  auto count = self->request(db, 5s, count_atom_v, std::string{"c"});
+  auto last = self->request(db, 5s, get_atom_v, std::string{"c"}, std::string{"r49"});
+  std::uint64_t expected_seq = 1;
+  for (int i = 0; i < n; ++i) {
+    puts[i].receive(
+      [&](const op& o) {
+        BOOST_TEST(i != n / 2);
+        BOOST_TEST(o.seq == expected_seq);
+        BOOST_TEST(o.id == "r" + std::to_string(i % 50));
+        ++expected_seq;
+      },
+      [&](caf::error& e) {
+        BOOST_TEST(i == n / 2);
+        BOOST_TEST(static_cast<int>(runtime::from_caf_error(e).code())
+                   == static_cast<int>(errc::invalid_argument));
+      });
+  }
+  BOOST_TEST(expected_seq == std::uint64_t{n});
+  erase_missing.receive([&](const op&) { BOOST_FAIL("erased a missing record"); },
+                        [&](caf::error& e) {
+                          BOOST_TEST(static_cast<int>(runtime::from_caf_error(e).code())
+                                     == static_cast<int>(errc::not_found));
+                        });
+  count.receive([&](std::uint64_t x) { BOOST_TEST(x == 50u); },
+                [&](caf::error&) { BOOST_FAIL("count"); });
+  last.receive(
+    [&](std::vector<record>& got) {
+      BOOST_REQUIRE(got.size() == 1u);
+      BOOST_TEST((*got[0].field("i") == value{n - 1}));
+    },
+    [&](caf::error&) { BOOST_FAIL("get"); });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

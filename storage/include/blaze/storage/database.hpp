@@ -57,6 +57,32 @@ struct apply_stats {
   std::size_t duplicates = 0; // ops this replica already had
 };
 
+// Local changes to commit together (database::write): one LevelDB write
+// for the lot instead of one per change (group commit). Each change is
+// checked as it is added; one that is invalid is rejected on its own.
+class write_batch {
+public:
+  void put(std::string_view collection, std::string_view id, field_map fields);
+  // The record must exist when the change is made (else errc::not_found).
+  void remove_fields(std::string_view collection, std::string_view id,
+                     std::vector<std::string> fields);
+  void erase(std::string_view collection, std::string_view id);
+
+  std::size_t size() const { return changes_.size(); }
+  bool empty() const { return changes_.empty(); }
+  void clear() { changes_.clear(); }
+
+private:
+  friend class database;
+  struct pending {
+    op change;
+    bool must_exist = false;
+    std::optional<error> rejected; // set when the change is invalid
+  };
+  void add(op o, bool must_exist);
+  std::vector<pending> changes_;
+};
+
 class database {
 public:
   // Opens the store in directory `path`, creating it when missing (unless
@@ -91,6 +117,12 @@ public:
   }
   // Deletes the record. errc::not_found when it does not exist.
   result<op> erase(std::string_view collection, std::string_view id);
+  // Makes the batch's changes in order, as the calls above would one by
+  // one: each gets its own op (consecutive seqs, increasing stamps) or its
+  // own error, which does not stop the others. All that succeed are stored
+  // in one atomic write; observers then see them in order. An error of the
+  // write itself is returned instead, and then nothing was stored.
+  result<std::vector<result<op>>> write(write_batch batch);
 
   // Reads.
   result<std::optional<record>> get(std::string_view collection, std::string_view id) const;
@@ -118,6 +150,7 @@ public:
 
 private:
   explicit database(std::unique_ptr<impl> p);
+  result<op> commit_one(write_batch& b);
   std::unique_ptr<impl> impl_;
 };
 
