@@ -1,6 +1,7 @@
 #include "redis_bench.hpp"
 
 #include "arrivals.hpp"
+#include "database_pair.hpp"
 #include "ping_pong.hpp"
 #include "scratch_dir.hpp"
 #include "stats.hpp"
@@ -40,7 +41,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string collection = "bench";
 
 [[noreturn]] void fail_errno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -371,54 +371,6 @@ redis_results measure_redis(const std::filesystem::path& binary, const scratch_d
 
 // --- Blaze: A -> B over a TCP link in the secure channel --------------------------------
 
-struct tcp_pair {
-  caf::actor_system& sys;
-  actors::database_actor a, b;
-  caf::actor listener, link;
-  actors::change_listener watcher;
-  std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
-
-  tcp_pair(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
-           std::size_t expected)
-    : sys(s) {
-    open_options o;
-    o.kdf_log2_n = 10;
-    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o), "open A");
-    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o), "open B");
-    caf::scoped_actor self{sys};
-    self->request(a, 10s, node_atom_v)
-      .receive([&](node_id id) { seen->origin = id; },
-               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
-    seen->at.assign(expected + 1, bench_clock::time_point{});
-    watcher = sys.spawn(arrival_listener, seen);
-    self->request(b, 10s, subscribe_atom_v, watcher)
-      .receive([](std::uint64_t) {},
-               [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });
-    actors::socket_link_options lo;
-    lo.link_secret = "bench link secret";
-    auto served = must(actors::serve_tcp(sys, "127.0.0.1", 0, {{"b", b}}, lo), "serve B");
-    listener = served.listener;
-    link = must(actors::dial_tcp(sys, a, "127.0.0.1", served.port, "b",
-                                 actors::link_mode::read_only, lo),
-                "dial B");
-    must(actors::await_established(sys, link), "link A -> B");
-  }
-  ~tcp_pair() {
-    caf::scoped_actor self{sys};
-    for (auto h : {link, listener, caf::actor_cast<caf::actor>(watcher),
-                   caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(b)}) {
-      if (!h)
-        continue;
-      self->send_exit(h, caf::exit_reason::user_shutdown);
-      self->wait_for(h);
-    }
-  }
-  void put(std::uint64_t i) {
-    caf::anon_send(a, put_atom_v, collection, "r" + std::to_string(i),
-                   field_map{{"text", "hello relay"}});
-  }
-};
-
 struct blaze_results {
   measurement latency;
   measurement throughput;
@@ -429,7 +381,7 @@ blaze_results measure_blaze(caf::actor_system& sys, const scratch_dir& dir, std:
   blaze_results out;
   log << "blaze: commit on A -> applied on B (TCP link, secure channel)\n";
   {
-    tcp_pair p{sys, dir, "latency", samples};
+    pair_of_databases p{sys, dir, "tcp-latency", samples, transport::tcp};
     latency_recorder lat;
     lat.reserve(samples);
     phase_timer timer;
@@ -447,7 +399,7 @@ blaze_results measure_blaze(caf::actor_system& sys, const scratch_dir& dir, std:
   }
   log << "blaze: puts on A until B has them all\n";
   {
-    tcp_pair p{sys, dir, "throughput", ops};
+    pair_of_databases p{sys, dir, "tcp-throughput", ops, transport::tcp};
     phase_timer timer;
     for (std::uint64_t i = 1; i <= ops; ++i)
       p.put(i);

@@ -1,6 +1,7 @@
 #include "relay_bench.hpp"
 
 #include "arrivals.hpp"
+#include "database_pair.hpp"
 #include "scratch_dir.hpp"
 #include "ping_pong.hpp"
 #include "stats.hpp"
@@ -39,7 +40,6 @@ constexpr double unix_p50_goal_us = 100;
 constexpr double unix_p99_goal_us = 500;
 constexpr double in_process_p50_goal_us = 20;
 constexpr double throughput_goal = 100'000;
-const std::string collection = "bench";
 
 // --- raw Unix-socket ping-pong: the floor under a cross-process relay --------
 
@@ -51,64 +51,6 @@ measurement unix_ping_pong(std::size_t n, std::size_t bytes) {
 }
 
 // --- commit on A, visible on B ------------------------------------------------
-
-enum class transport { in_process, unix_socket };
-
-const char* to_string(transport t) {
-  return t == transport::in_process ? "in-process" : "Unix socket";
-}
-
-struct pair_of_databases {
-  caf::actor_system& sys;
-  actors::database_actor a;
-  actors::database_actor b;
-  caf::actor relay; // the relay, or the dialled link broker (which owns its relay)
-  caf::actor listener_socket;
-  actors::change_listener listener;
-  std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
-
-  pair_of_databases(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
-                    std::size_t expected_ops, transport how)
-    : sys(s) {
-    open_options o;
-    o.kdf_log2_n = 10; // the KDF is not what this measures
-    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o), "open A");
-    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o), "open B");
-    caf::scoped_actor self{sys};
-    self->request(a, std::chrono::seconds(10), node_atom_v)
-      .receive([&](node_id id) { seen->origin = id; },
-               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
-    seen->at.assign(expected_ops + 1, bench_clock::time_point{});
-    listener = sys.spawn(arrival_listener, seen);
-    self->request(b, std::chrono::seconds(10), subscribe_atom_v, listener)
-      .receive([](std::uint64_t) {},
-               [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });
-    if (how == transport::in_process) {
-      relay = caf::actor_cast<caf::actor>(actors::spawn_relay(sys, a, b));
-    } else {
-      auto path = (dir / ("link-" + tag + ".sock")).string();
-      listener_socket = must(actors::serve_unix(sys, path, {{"b", b}}), "serve B");
-      relay = must(actors::dial_unix(sys, a, path, "b", actors::link_mode::read_only),
-                   "dial B");
-    }
-  }
-
-  ~pair_of_databases() {
-    caf::scoped_actor self{sys};
-    for (auto h : {relay, listener_socket, caf::actor_cast<caf::actor>(listener),
-                   caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(b)}) {
-      if (!h)
-        continue;
-      self->send_exit(h, caf::exit_reason::user_shutdown);
-      self->wait_for(h);
-    }
-  }
-
-  void put(std::uint64_t i) {
-    caf::anon_send(a, put_atom_v, collection, "r" + std::to_string(i),
-                   field_map{{"n", static_cast<std::int64_t>(i)}, {"text", "hello relay"}});
-  }
-};
 
 measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
                           transport how) {

@@ -1,0 +1,101 @@
+// Two databases, A and B, with A's ops relayed to B in process, over a Unix
+// socket, or over TCP inside the secure channel, and B's arrivals stamped
+// (arrivals.hpp): what the relay and redis benches time ("commit on A ->
+// visible on B").
+#pragma once
+
+#include "arrivals.hpp"
+#include "ping_pong.hpp"
+#include "scratch_dir.hpp"
+
+#include <blaze/actors/database_actor.hpp>
+#include <blaze/actors/relay.hpp>
+#include <blaze/actors/socket_link.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace blaze::bench {
+
+enum class transport { in_process, unix_socket, tcp };
+
+inline const char* to_string(transport t) {
+  switch (t) {
+    case transport::in_process:
+      return "in-process";
+    case transport::unix_socket:
+      return "Unix socket";
+    default:
+      return "TCP (secure channel)";
+  }
+}
+
+struct pair_of_databases {
+  caf::actor_system& sys;
+  actors::database_actor a;
+  actors::database_actor b;
+  caf::actor relay; // the relay, or the dialled link broker (which owns its relay)
+  caf::actor listener_socket;
+  actors::change_listener listener;
+  std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
+
+  pair_of_databases(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
+                    std::size_t expected_ops, transport how)
+    : sys(s) {
+    open_options o;
+    o.kdf_log2_n = 10; // the KDF is not what this measures
+    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o), "open A");
+    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o), "open B");
+    caf::scoped_actor self{sys};
+    self->request(a, std::chrono::seconds(10), node_atom_v)
+      .receive([&](node_id id) { seen->origin = id; },
+               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
+    seen->at.assign(expected_ops + 1, bench_clock::time_point{});
+    listener = sys.spawn(arrival_listener, seen);
+    self->request(b, std::chrono::seconds(10), subscribe_atom_v, listener)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& e) { throw std::runtime_error("subscribe: " + sys.render(e)); });
+    if (how == transport::in_process) {
+      relay = caf::actor_cast<caf::actor>(actors::spawn_relay(sys, a, b));
+    } else if (how == transport::unix_socket) {
+      auto path = (dir / ("link-" + tag + ".sock")).string();
+      listener_socket = must(actors::serve_unix(sys, path, {{"b", b}}), "serve B");
+      relay = must(actors::dial_unix(sys, a, path, "b", actors::link_mode::read_only),
+                   "dial B");
+    } else {
+      actors::socket_link_options lo;
+      lo.link_secret = "bench link secret";
+      auto served = must(actors::serve_tcp(sys, "127.0.0.1", 0, {{"b", b}}, lo), "serve B");
+      listener_socket = served.listener;
+      relay = must(actors::dial_tcp(sys, a, "127.0.0.1", served.port, "b",
+                                    actors::link_mode::read_only, lo),
+                   "dial B");
+      must(actors::await_established(sys, relay), "link A -> B");
+    }
+  }
+
+  ~pair_of_databases() {
+    caf::scoped_actor self{sys};
+    for (auto h : {relay, listener_socket, caf::actor_cast<caf::actor>(listener),
+                   caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(b)}) {
+      if (!h)
+        continue;
+      self->send_exit(h, caf::exit_reason::user_shutdown);
+      self->wait_for(h);
+    }
+  }
+
+  void put(std::uint64_t i) {
+    caf::anon_send(a, put_atom_v, std::string{"bench"}, "r" + std::to_string(i),
+                   field_map{{"n", static_cast<std::int64_t>(i)}, {"text", "hello relay"}});
+  }
+};
+
+} // namespace blaze::bench
