@@ -427,7 +427,9 @@ BOOST_AUTO_TEST_CASE(pipelined_batches_stay_within_the_window) {
   options.max_batches_in_flight = 4;
   for (int i = 0; i < 400; ++i)
     put_async(a, "c", "r" + std::to_string(i), field_map{{"i", i}});
-  auto r = relay(a, spy(b, probe, 5ms), options);
+  // A sink slow enough that the next reads come back while a batch is still
+  // held there, even on a machine busy with other tests.
+  auto r = relay(a, spy(b, probe, 30ms), options);
   BOOST_REQUIRE(eventually([&] { return version(b).get(a.id) == 400u; }));
   // Live writes while batches are still held back by the sink.
   for (int i = 400; i < 700; ++i)
