@@ -137,6 +137,31 @@ document document_from_json(const json& object) {
   return doc;
 }
 
+std::vector<numbered_document> read_documents(std::istream& in, const std::string& source) {
+  std::vector<numbered_document> docs;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
+      continue;
+    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    try {
+      if (parsed.is_discarded())
+        throw tool_error("not valid JSON");
+      docs.push_back({number, document_from_json(parsed)});
+    } catch (const tool_error& e) {
+      throw tool_error(source + ": line " + std::to_string(number) + ": " + e.what() +
+                       " (nothing imported)");
+    }
+  }
+  if (in.bad())
+    throw tool_error("cannot read " + source);
+  return docs;
+}
+
 json op_to_json(const op& o) {
   json fields = json::object();
   for (auto& [name, v] : o.fields)

@@ -9,8 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <istream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace blaze::cli {
 
@@ -36,6 +38,16 @@ struct document {
 // Validates names and values the way the database would, so that a file
 // can be checked completely before anything is written.
 document document_from_json(const json& object);
+
+// The documents of an export file (JSON lines; blank lines are skipped),
+// each with its line number. Reads and checks the whole input before
+// anything is written, so that a bad line leaves the store exactly as it
+// was: throws tool_error naming `source` and the line.
+struct numbered_document {
+  std::size_t line;
+  document doc;
+};
+std::vector<numbered_document> read_documents(std::istream& in, const std::string& source);
 
 json op_to_json(const op& o);
 

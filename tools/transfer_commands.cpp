@@ -43,38 +43,6 @@ std::size_t write_export(const database& db, const std::vector<std::string>& col
   return written;
 }
 
-struct numbered_document {
-  std::size_t line;
-  document doc;
-};
-
-// Reads and checks the whole input before anything is written, so that a
-// bad line leaves the store exactly as it was.
-std::vector<numbered_document> read_documents(std::istream& in, const std::string& source) {
-  std::vector<numbered_document> docs;
-  std::string line;
-  std::size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos)
-      continue;
-    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    try {
-      if (parsed.is_discarded())
-        throw tool_error("not valid JSON");
-      docs.push_back({number, document_from_json(parsed)});
-    } catch (const tool_error& e) {
-      throw tool_error(source + ": line " + std::to_string(number) + ": " + e.what() +
-                       " (nothing imported)");
-    }
-  }
-  if (in.bad())
-    throw tool_error("cannot read " + source);
-  return docs;
-}
-
 } // namespace
 
 void export_records(const store_options& store, const export_arguments& args, std::ostream& out) {

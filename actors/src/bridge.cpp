@@ -1,13 +1,13 @@
 #include "blaze/actors/bridge.hpp"
 
+#include "manifest_codec.hpp"
+
 #include "blaze/runtime/system_config.hpp"
 
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -75,41 +75,6 @@ private:
   int fd_;
 };
 
-nlohmann::json to_json(const export_entry& e) {
-  return {{"database", e.database},
-          {"socket", e.socket.string()},
-          {"pid", e.pid},
-          {"uid", e.uid},
-          {"collections", e.policy.collections},
-          {"fields", e.policy.fields},
-          {"read_only", e.policy.read_only}};
-}
-
-// Entries that do not parse are skipped: one bad writer must not hide the
-// other exports.
-std::vector<export_entry> parse_manifest(const std::string& text) {
-  std::vector<export_entry> out;
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("exports")
-      || !doc["exports"].is_array())
-    return out;
-  for (auto& j : doc["exports"]) {
-    try {
-      export_entry e;
-      e.database = j.at("database").get<std::string>();
-      e.socket = j.at("socket").get<std::string>();
-      e.pid = j.at("pid").get<std::int64_t>();
-      e.uid = j.at("uid").get<std::uint32_t>();
-      e.policy.collections = j.at("collections").get<std::vector<std::string>>();
-      e.policy.fields = j.at("fields").get<std::vector<std::string>>();
-      e.policy.read_only = j.at("read_only").get<bool>();
-      out.push_back(std::move(e));
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
-  return out;
-}
-
 result<std::string> read_text(const fs::path& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
@@ -120,13 +85,10 @@ result<std::string> read_text(const fs::path& path) {
 }
 
 result<void> write_manifest(const fs::path& dir, const std::vector<export_entry>& entries) {
-  nlohmann::json doc{{"exports", nlohmann::json::array()}};
-  for (auto& e : entries)
-    doc["exports"].push_back(to_json(e));
   auto tmp = dir / ("manifest.json.tmp" + std::to_string(::getpid()));
   {
     std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    out << doc.dump(2) << "\n";
+    out << detail::encode_manifest(entries);
     if (!out)
       return io_failure("cannot write " + tmp.string());
   }
@@ -181,7 +143,7 @@ result<std::vector<export_entry>> list_exports(const app_group& group) {
   auto text = read_text(*dir / "manifest.json");
   if (!text)
     return text.error();
-  auto entries = parse_manifest(*text);
+  auto entries = detail::parse_manifest(*text);
   for (auto& e : entries)
     e.live = process_alive(e.pid);
   return entries;
@@ -197,7 +159,7 @@ result<void> publish_export(const app_group& group, const export_entry& entry) {
   auto text = read_text(*dir / "manifest.json");
   if (!text)
     return text.error();
-  auto entries = parse_manifest(*text);
+  auto entries = detail::parse_manifest(*text);
   for (auto& e : entries)
     if (e.database == entry.database && e.pid != entry.pid && process_alive(e.pid))
       return blaze::error{errc::busy, "process " + std::to_string(e.pid) + " already exports '"
@@ -220,7 +182,7 @@ result<void> withdraw_export(const app_group& group, const std::string& database
   auto text = read_text(*dir / "manifest.json");
   if (!text)
     return text.error();
-  auto entries = parse_manifest(*text);
+  auto entries = detail::parse_manifest(*text);
   auto before = entries.size();
   entries.erase(std::remove_if(entries.begin(), entries.end(),
                                [&](auto& e) { return e.database == database && e.pid == pid; }),

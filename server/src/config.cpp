@@ -648,9 +648,18 @@ result<std::string> read_secret_file(const fs::path& file) {
   if (!in)
     return blaze::error{errc::io_error,
                         "cannot read '" + file.string() + "': " + std::strerror(errno)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
+  // A secret is short; reading no more than this keeps a config that names
+  // /dev/zero or a huge file from hanging the node or exhausting memory.
+  std::string secret(max_secret_file_size + 1, '\0');
+  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  if (in.bad())
+    return blaze::error{errc::io_error,
+                        "cannot read '" + file.string() + "': " + std::strerror(errno)};
+  secret.resize(static_cast<std::size_t>(in.gcount()));
+  if (secret.size() > max_secret_file_size)
+    return blaze::error{errc::invalid_argument,
+                        "'" + file.string() + "' is larger than "
+                          + std::to_string(max_secret_file_size) + " bytes: not a secret"};
   if (!secret.empty() && secret.back() == '\n')
     secret.pop_back();
   if (!secret.empty() && secret.back() == '\r')

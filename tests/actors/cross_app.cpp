@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -260,6 +261,28 @@ BOOST_AUTO_TEST_CASE(the_manifest_lists_exports_and_survives_concurrent_writers)
   BOOST_TEST(listed->size() == 2u);
   BOOST_TEST((actors::list_exports(actors::app_group{"../x", {}}).error().code()
               == errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(manifest_entries_with_impossible_pids_or_uids_are_skipped) {
+  // Found by fuzz/fuzz_manifest: a float or out-of-range pid or uid was cast
+  // (undefined behaviour for 1.5e300; uid -3 became 4294967293).
+  auto entry = [](const std::string& db, const std::string& pid, const std::string& uid) {
+    return R"({"database":")" + db + R"(","socket":"/s","pid":)" + pid + R"(,"uid":)" + uid
+           + R"(,"collections":["notes"],"fields":[],"read_only":true})";
+  };
+  {
+    std::ofstream out{group_dir / "manifest.json"};
+    out << R"({"exports":[)" << entry("good", "-1", "4294967295") << ","
+        << entry("huge-pid", "1.5e300", "1") << "," << entry("float-pid", "2.5", "1") << ","
+        << entry("negative-uid", "1", "-3") << "," << entry("wide-uid", "1", "4294967296") << ","
+        << entry("float-uid", "1", "7.0") << "]}";
+  }
+  auto listed = actors::list_exports(group);
+  BOOST_REQUIRE(listed.ok());
+  BOOST_REQUIRE(listed->size() == 1u);
+  BOOST_TEST(listed->front().database == "good");
+  BOOST_TEST(listed->front().pid == -1);
+  BOOST_TEST(listed->front().uid == 4294967295u);
 }
 
 BOOST_AUTO_TEST_CASE(the_importer_sees_exported_fields_only_and_updates_live) {

@@ -187,6 +187,14 @@ BOOST_AUTO_TEST_CASE(invalid_toml_names_the_line) {
   expect_error(with("port = 7500", "port = = 7500"), {":9:", "not valid TOML"});
 }
 
+BOOST_AUTO_TEST_CASE(a_table_header_without_a_key_is_invalid_toml) {
+  // Found by fuzz/fuzz_node_config: toml++'s header-only build asserts on
+  // these; the library blaze-node links must report them as errors.
+  expect_error(with("[listen]", "[=]"), {":7:", "not valid TOML"});
+  expect_error(with("[listen]", std::string{"[\0\0\0\1listen]", 12}), {"not valid TOML"});
+  expect_error(with("[listen]", "[ #]"), {"not valid TOML"});
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_key_is_refused) {
   expect_error(with("name = \"node-a\"", "nmae = \"node-a\""), {"node.nmae", "unknown key"});
   expect_error(good_config + std::string{"\n[metrics]\nport = 1\n"}, {"metrics", "unknown key"});
@@ -234,6 +242,21 @@ BOOST_AUTO_TEST_CASE(an_unreadable_or_empty_secret_file_is_refused) {
   BOOST_REQUIRE(!cfg);
   BOOST_TEST(cfg.error().message().find("node.secret_file") != std::string::npos);
   BOOST_TEST(cfg.error().message().find("is empty") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_file_that_never_ends_is_refused_not_read_forever) {
+  // /dev/zero has no end: the reader stops past max_secret_file_size.
+  auto secret = blaze::server::read_secret_file("/dev/zero");
+  BOOST_REQUIRE(!secret);
+  BOOST_TEST((secret.error().code() == errc::invalid_argument));
+  BOOST_TEST(secret.error().message().find("not a secret") != std::string::npos);
+  good_setup s;
+  write_file(s.dir / "secrets/big", std::string(blaze::server::max_secret_file_size + 1, 'x'));
+  BOOST_TEST(!blaze::server::read_secret_file(s.dir / "secrets/big"));
+  write_file(s.dir / "secrets/max", std::string(blaze::server::max_secret_file_size, 'x'));
+  auto max = blaze::server::read_secret_file(s.dir / "secrets/max");
+  BOOST_REQUIRE(!!max);
+  BOOST_TEST(max->size() == blaze::server::max_secret_file_size);
 }
 
 BOOST_AUTO_TEST_CASE(a_secret_file_override_that_cannot_be_read_is_named) {

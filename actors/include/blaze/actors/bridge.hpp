@@ -8,6 +8,7 @@
 // never gets the exporter's password or key.
 #pragma once
 
+#include "blaze/actors/app_group.hpp"
 #include "blaze/actors/database_actor.hpp"
 #include "blaze/actors/socket_link.hpp"
 
@@ -20,21 +21,6 @@
 #include <vector>
 
 namespace blaze::actors {
-
-// An app group: its name and the directory it shares (empty: a directory
-// of the name under $XDG_RUNTIME_DIR/blaze/groups, else /tmp/blaze-<uid>/groups).
-struct app_group {
-  std::string name;
-  std::filesystem::path dir;
-};
-
-// What an export lets cross: these collections (at least one), these fields
-// of them (empty: every field), and whether importers may write.
-struct export_policy {
-  std::vector<std::string> collections;
-  std::vector<std::string> fields;
-  bool read_only = true;
-};
 
 // Who may import: local users by uid, and holders of a named token. No uid
 // and no token: the exporting user only.
@@ -51,16 +37,6 @@ typename Inspector::result_type inspect(Inspector& f, share_token& x) {
 struct share_permissions {
   std::vector<std::uint32_t> uids;
   std::vector<share_token> tokens;
-};
-
-// One line of an app group's manifest.
-struct export_entry {
-  std::string database;
-  std::filesystem::path socket; // absolute
-  std::int64_t pid = 0;         // the exporting process
-  std::uint32_t uid = 0;        // its user
-  export_policy policy;
-  bool live = false;            // listing: the exporting process still runs
 };
 
 // The group's directory (created, mode 0700, when missing). Group names are

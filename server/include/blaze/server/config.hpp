@@ -125,7 +125,8 @@ result<node_config> parse_config(std::string_view toml_text, const std::filesyst
 
 // A secret kept in a file of its own; one trailing line break (echo secret
 // > file) is not part of it. Errors: io_error (unreadable; the message says
-// why), invalid_argument (empty).
+// why), invalid_argument (empty, or larger than max_secret_file_size).
+inline constexpr std::size_t max_secret_file_size = 64 * 1024;
 result<std::string> read_secret_file(const std::filesystem::path& file);
 
 // "host:port" -> host and port ("[::1]:7420" for IPv6).
