@@ -31,4 +31,6 @@ supp="$root/tests/sanitizers"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$supp/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp}"
-ctest --test-dir "$build" --output-on-failure --timeout 600 -j "${JOBS:-2}" -LE '^fuzz$'
+# SANITIZE_TESTS (a ctest -R regex) narrows the run to some suites.
+ctest --test-dir "$build" --output-on-failure --timeout 600 -j "${JOBS:-2}" -LE '^fuzz$' \
+  ${SANITIZE_TESTS:+-R "$SANITIZE_TESTS"}
