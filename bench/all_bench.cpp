@@ -131,6 +131,27 @@ std::string plot(const std::vector<report>& reports, const fs::path& out) {
   return {};
 }
 
+// The figures as Markdown tables, for the README.
+std::string markdown(const std::vector<report>& reports) {
+  std::ostringstream md;
+  md << "| suite | benchmark | Blaze | baseline | Blaze/baseline |\n|---|---|---|---|---|\n";
+  for (auto& r : reports)
+    for (auto& row : r.rows) {
+      auto ratio = row.ratio();
+      md << "| " << r.suite << " | " << row.benchmark << " | "
+         << (row.blaze ? format_value(*row.blaze, row.unit) : "-") << " | "
+         << (row.raw ? format_value(*row.raw, row.unit) : "-") << " | "
+         << (ratio ? format_ratio(*ratio) : "-") << " |\n";
+    }
+  md << "\n| latency (µs) | p50 | p99 | p99.9 |\n|---|---|---|---|\n";
+  for (auto& r : reports)
+    for (auto& l : r.latencies)
+      md << "| " << r.suite << ": " << l.name << " | " << format_ns_as_us(l.latency.p50_ns)
+         << " | " << format_ns_as_us(l.latency.p99_ns) << " | "
+         << format_ns_as_us(l.latency.p999_ns) << " |\n";
+  return md.str();
+}
+
 } // namespace
 
 int run_all_bench(const all_bench_options& o, std::ostream& out, std::ostream& log) {
@@ -171,8 +192,13 @@ int run_all_bench(const all_bench_options& o, std::ostream& out, std::ostream& l
     if (!txt)
       throw std::runtime_error("cannot write " + (o.out / "bench.txt").string());
   }
+  {
+    std::ofstream md(o.out / "bench.md");
+    md << markdown(reports);
+  }
   out << tables.str();
   log << "wrote " << (o.out / "bench.json").string() << ", " << (o.out / "bench.txt").string()
+      << ", " << (o.out / "bench.md").string()
       << (why_no_plot.empty() ? ", " + (o.out / "bench.png").string() : std::string{}) << "\n";
   return failures.empty() ? 0 : 1;
 }

@@ -12,7 +12,7 @@
 namespace blaze::bench {
 
 struct all_bench_options {
-  std::filesystem::path out = "bench-results"; // bench.json, bench.txt, bench.png
+  std::filesystem::path out = "bench-results"; // bench.json, .txt, .md, .png
   bool quick = false;                          // smaller counts: minutes, not tens of them
   std::filesystem::path dir;                   // parent of the scratch stores
 };

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -133,63 +134,66 @@ result<fs::path> group_directory(const app_group& group) {
   return dir;
 }
 
-result<std::vector<export_entry>> list_exports(const app_group& group) {
+namespace {
+
+// Runs `f(dir, entries)` on the group's manifest under its lock: shared to
+// read it, exclusive to change it.
+template <class F>
+auto with_manifest(const app_group& group, bool exclusive, F f)
+  -> decltype(f(fs::path{}, std::declval<std::vector<export_entry>&>())) {
   auto dir = group_directory(group);
   if (!dir)
     return dir.error();
-  auto lock = manifest_lock::take(*dir, false);
+  auto lock = manifest_lock::take(*dir, exclusive);
   if (!lock)
     return lock.error();
   auto text = read_text(*dir / "manifest.json");
   if (!text)
     return text.error();
   auto entries = detail::parse_manifest(*text);
-  for (auto& e : entries)
-    e.live = process_alive(e.pid);
-  return entries;
+  return f(*dir, entries);
+}
+
+} // namespace
+
+result<std::vector<export_entry>> list_exports(const app_group& group) {
+  auto list = [](const fs::path&, std::vector<export_entry>& entries)
+    -> result<std::vector<export_entry>> {
+    for (auto& e : entries)
+      e.live = process_alive(e.pid);
+    return std::move(entries);
+  };
+  return with_manifest(group, false, list);
 }
 
 result<void> publish_export(const app_group& group, const export_entry& entry) {
-  auto dir = group_directory(group);
-  if (!dir)
-    return dir.error();
-  auto lock = manifest_lock::take(*dir, true);
-  if (!lock)
-    return lock.error();
-  auto text = read_text(*dir / "manifest.json");
-  if (!text)
-    return text.error();
-  auto entries = detail::parse_manifest(*text);
-  for (auto& e : entries)
-    if (e.database == entry.database && e.pid != entry.pid && process_alive(e.pid))
-      return blaze::error{errc::busy, "process " + std::to_string(e.pid) + " already exports '"
-                                        + entry.database + "' to app group '" + group.name + "'"};
-  entries.erase(std::remove_if(entries.begin(), entries.end(),
-                               [&](auto& e) { return e.database == entry.database; }),
-                entries.end());
-  entries.push_back(entry);
-  return write_manifest(*dir, entries);
+  auto publish = [&](const fs::path& dir, std::vector<export_entry>& entries) -> result<void> {
+    for (auto& e : entries)
+      if (e.database == entry.database && e.pid != entry.pid && process_alive(e.pid))
+        return blaze::error{errc::busy, "process " + std::to_string(e.pid) + " already exports '"
+                                          + entry.database + "' to app group '" + group.name
+                                          + "'"};
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](auto& e) { return e.database == entry.database; }),
+                  entries.end());
+    entries.push_back(entry);
+    return write_manifest(dir, entries);
+  };
+  return with_manifest(group, true, publish);
 }
 
 result<void> withdraw_export(const app_group& group, const std::string& database,
                              std::int64_t pid) {
-  auto dir = group_directory(group);
-  if (!dir)
-    return dir.error();
-  auto lock = manifest_lock::take(*dir, true);
-  if (!lock)
-    return lock.error();
-  auto text = read_text(*dir / "manifest.json");
-  if (!text)
-    return text.error();
-  auto entries = detail::parse_manifest(*text);
-  auto before = entries.size();
-  entries.erase(std::remove_if(entries.begin(), entries.end(),
-                               [&](auto& e) { return e.database == database && e.pid == pid; }),
-                entries.end());
-  if (entries.size() == before)
-    return {};
-  return write_manifest(*dir, entries);
+  auto withdraw = [&](const fs::path& dir, std::vector<export_entry>& entries) -> result<void> {
+    auto before = entries.size();
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](auto& e) { return e.database == database && e.pid == pid; }),
+                  entries.end());
+    if (entries.size() == before)
+      return {};
+    return write_manifest(dir, entries);
+  };
+  return with_manifest(group, true, withdraw);
 }
 
 std::string group_link_secret(const app_group& group) {
