@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -97,5 +98,43 @@ struct pair_of_databases {
                    field_map{{"n", static_cast<std::int64_t>(i)}, {"text", "hello relay"}});
   }
 };
+
+// Commit on A -> visible on B, one write at a time, each awaited; and
+// writes sent back to back until B has them all.
+
+inline measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
+                          transport how) {
+  pair_of_databases p{sys, dir, std::string("latency-") + std::to_string(static_cast<int>(how)), n, how};
+  latency_recorder lat;
+  lat.reserve(n);
+  phase_timer timer;
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    auto t0 = bench_clock::now();
+    p.put(i);
+    if (!p.seen->wait_for(i, std::chrono::seconds(30)))
+      throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s");
+    std::lock_guard<std::mutex> g{p.seen->mu};
+    lat.add(t0, p.seen->at[i]);
+  }
+  measurement m;
+  m.timing = timer.elapsed();
+  m.ops = n;
+  m.latency = lat.summarize();
+  return m;
+}
+
+inline measurement relay_throughput(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
+                             transport how) {
+  pair_of_databases p{sys, dir, std::string("throughput-") + std::to_string(static_cast<int>(how)), n, how};
+  phase_timer timer;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    p.put(i);
+  if (!p.seen->wait_for(n, std::chrono::seconds(300)))
+    throw std::runtime_error("B did not receive every op within 300 s");
+  measurement m;
+  m.timing = timer.elapsed();
+  m.ops = n;
+  return m;
+}
 
 } // namespace blaze::bench

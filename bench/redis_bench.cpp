@@ -378,37 +378,10 @@ struct blaze_results {
 
 blaze_results measure_blaze(caf::actor_system& sys, const scratch_dir& dir, std::size_t samples,
                             std::size_t ops, std::ostream& log) {
-  blaze_results out;
   log << "blaze: commit on A -> applied on B (TCP link, secure channel)\n";
-  {
-    pair_of_databases p{sys, dir, "tcp-latency", samples, transport::tcp};
-    latency_recorder lat;
-    lat.reserve(samples);
-    phase_timer timer;
-    for (std::uint64_t i = 1; i <= samples; ++i) {
-      auto t0 = bench_clock::now();
-      p.put(i);
-      if (!p.seen->wait_for(i, 30s))
-        throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s");
-      std::lock_guard<std::mutex> g{p.seen->mu};
-      lat.add(t0, p.seen->at[i]);
-    }
-    out.latency.timing = timer.elapsed();
-    out.latency.ops = samples;
-    out.latency.latency = lat.summarize();
-  }
+  auto latency = relay_latency(sys, dir, samples, transport::tcp);
   log << "blaze: puts on A until B has them all\n";
-  {
-    pair_of_databases p{sys, dir, "tcp-throughput", ops, transport::tcp};
-    phase_timer timer;
-    for (std::uint64_t i = 1; i <= ops; ++i)
-      p.put(i);
-    if (!p.seen->wait_for(ops, 300s))
-      throw std::runtime_error("B did not receive every op within 300 s");
-    out.throughput.timing = timer.elapsed();
-    out.throughput.ops = ops;
-  }
-  return out;
+  return {latency, relay_throughput(sys, dir, ops, transport::tcp)};
 }
 
 std::string us(double ns) {

@@ -50,43 +50,6 @@ measurement unix_ping_pong(std::size_t n, std::size_t bytes) {
   return ping_pong(fds[0], fds[1], n, bytes, "Unix-socket");
 }
 
-// --- commit on A, visible on B ------------------------------------------------
-
-measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
-                          transport how) {
-  pair_of_databases p{sys, dir, std::string("latency-") + (how == transport::in_process ? "mem" : "unix"), n, how};
-  latency_recorder lat;
-  lat.reserve(n);
-  phase_timer timer;
-  for (std::uint64_t i = 1; i <= n; ++i) {
-    auto t0 = bench_clock::now();
-    p.put(i);
-    if (!p.seen->wait_for(i, std::chrono::seconds(30)))
-      throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s");
-    std::lock_guard<std::mutex> g{p.seen->mu};
-    lat.add(t0, p.seen->at[i]);
-  }
-  measurement m;
-  m.timing = timer.elapsed();
-  m.ops = n;
-  m.latency = lat.summarize();
-  return m;
-}
-
-measurement relay_throughput(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
-                             transport how) {
-  pair_of_databases p{sys, dir, std::string("throughput-") + (how == transport::in_process ? "mem" : "unix"), n, how};
-  phase_timer timer;
-  for (std::uint64_t i = 1; i <= n; ++i)
-    p.put(i);
-  if (!p.seen->wait_for(n, std::chrono::seconds(300)))
-    throw std::runtime_error("B did not receive every op within 300 s");
-  measurement m;
-  m.timing = timer.elapsed();
-  m.ops = n;
-  return m;
-}
-
 std::string us(double ns) {
   return format_ns_as_us(ns) + " µs";
 }
