@@ -48,12 +48,13 @@ struct pair_of_databases {
   std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
 
   pair_of_databases(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
-                    std::size_t expected_ops, transport how)
+                    std::size_t expected_ops, transport how,
+                    actors::placement where = actors::placement::detached)
     : sys(s) {
     open_options o;
     o.kdf_log2_n = 10; // the KDF is not what this measures
-    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o), "open A");
-    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o), "open B");
+    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o, where), "open A");
+    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o, where), "open B");
     caf::scoped_actor self{sys};
     self->request(a, std::chrono::seconds(10), node_atom_v)
       .receive([&](node_id id) { seen->origin = id; },
@@ -102,9 +103,15 @@ struct pair_of_databases {
 // Commit on A -> visible on B, one write at a time, each awaited; and
 // writes sent back to back until B has them all.
 
+inline std::string pair_tag(const char* what, transport how, actors::placement where) {
+  return std::string(what) + "-" + std::to_string(static_cast<int>(how)) + "-"
+         + actors::to_string(where);
+}
+
 inline measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
-                          transport how) {
-  pair_of_databases p{sys, dir, std::string("latency-") + std::to_string(static_cast<int>(how)), n, how};
+                                 transport how,
+                                 actors::placement where = actors::placement::detached) {
+  pair_of_databases p{sys, dir, pair_tag("latency", how, where), n, how, where};
   latency_recorder lat;
   lat.reserve(n);
   phase_timer timer;
@@ -124,8 +131,9 @@ inline measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir,
 }
 
 inline measurement relay_throughput(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
-                             transport how) {
-  pair_of_databases p{sys, dir, std::string("throughput-") + std::to_string(static_cast<int>(how)), n, how};
+                                    transport how,
+                                    actors::placement where = actors::placement::detached) {
+  pair_of_databases p{sys, dir, pair_tag("throughput", how, where), n, how, where};
   phase_timer timer;
   for (std::uint64_t i = 1; i <= n; ++i)
     p.put(i);

@@ -121,8 +121,16 @@ void add_relay_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ops", opts->throughput_ops, "Writes in the throughput run")
     ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
     ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "Scheduler threads")
+  cmd->add_option("--threads", opts->threads, "Scheduler threads (runs with detached databases)")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--scheduled-threads", opts->scheduled_threads,
+                  "Scheduler threads (runs with scheduled databases)")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
+  cmd->add_option("--placement", opts->placements,
+                  "Where the database actors run: detached, scheduled or both")
+    ->check(CLI::IsMember({"detached", "scheduled", "both"}))
     ->capture_default_str();
   cmd->add_option("--dir", opts->dir,
                   "Parent directory for the scratch stores (default: system temp dir)")
@@ -157,6 +165,14 @@ void add_remote_command(CLI::App& app, int& exit_code) {
     ->capture_default_str();
   cmd->add_option("--node-low-latency", opts->node_low_latency,
                   "Idle scheduler workers of the node keep polling (false: they sleep)")
+    ->capture_default_str();
+  cmd->add_option("--placement", opts->placement,
+                  "Where the clients' database actors run: detached or scheduled")
+    ->check(CLI::IsMember({"detached", "scheduled"}))
+    ->capture_default_str();
+  cmd->add_option("--node-placement", opts->node_placement,
+                  "Where the node's database actors run: detached or scheduled")
+    ->check(CLI::IsMember({"detached", "scheduled"}))
     ->capture_default_str();
   cmd->add_option("--node", opts->node_binary,
                   "The blaze-node binary (default: $BLAZE_NODE, else the one built with this)")

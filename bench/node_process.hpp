@@ -107,7 +107,8 @@ public:
   // each with the sync secret `sync_secret`.
   node_process(const fs::path& binary, const fs::path& dir, std::size_t threads,
                bool low_latency, const std::vector<std::string>& databases,
-               const std::string& node_secret, const std::string& sync_secret)
+               const std::string& node_secret, const std::string& sync_secret,
+               const std::string& database_placement = "detached")
       : dir_(dir) {
     fs::create_directories(dir_ / "secrets");
     write_secret_file(dir_ / "secrets/node.secret", node_secret);
@@ -118,7 +119,7 @@ public:
       cfg << "[node]\nname = \"bench-node\"\ndata_dir = \"data\"\n"
              "secret_file = \"secrets/node.secret\"\n"
           << "threads = " << threads << "\nlow_latency = " << (low_latency ? "true" : "false")
-          << "\n\n"
+          << "\ndatabase_placement = \"" << database_placement << "\"\n\n"
              "[listen]\nhost = \"127.0.0.1\"\nport = 0\n\n"
              "[sync]\nhost = \"127.0.0.1\"\nport = 0\n\n"
              "[log]\nlevel = \"info\"\n";

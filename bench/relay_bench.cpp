@@ -54,50 +54,65 @@ std::string us(double ns) {
   return format_ns_as_us(ns) + " µs";
 }
 
+// "Unix socket relay (scheduled databases)"
+std::string label(transport how, actors::placement where) {
+  return std::string(to_string(how)) + " relay (" + actors::to_string(where) + " databases)";
+}
+
 } // namespace
 
 report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
-  if (o.latency_samples == 0 || o.throughput_ops == 0 || o.threads == 0)
+  if (o.latency_samples == 0 || o.throughput_ops == 0 || o.threads == 0
+      || o.scheduled_threads == 0)
     throw std::invalid_argument("counts and threads must be positive");
+  if (o.placements != "both" && o.placements != "detached" && o.placements != "scheduled")
+    throw std::invalid_argument("placements: detached, scheduled or both");
   report r;
   r.suite = "relay";
   r.parameters = {{"latency_samples", o.latency_samples},
                   {"throughput_ops", o.throughput_ops},
-                  {"scheduler_threads", o.threads}};
+                  {"scheduler_threads", o.threads},
+                  {"scheduled_placement_threads", o.scheduled_threads},
+                  {"placements", o.placements}};
   scratch_dir dir{o.dir};
 
   log << "raw Unix-socket ping-pong\n";
   auto raw = unix_ping_pong(o.latency_samples * 4, 64);
   log << "  p50 " << us(raw.latency.p50_ns) << "\n";
 
-  runtime::scheduler_options sched;
-  sched.threads = o.threads;
-  sched.low_latency = true;
-  runtime::system_config cfg{sched};
-  cfg.load<caf::io::middleman>();
-  cfg.set("middleman.enable-automatic-connections", false);
-  caf::actor_system sys{cfg};
-
   struct result_of {
     transport how;
+    actors::placement where;
     measurement latency, throughput;
   };
   std::vector<result_of> results;
-  for (auto how : {transport::in_process, transport::unix_socket}) {
-    log << to_string(how) << " relay: commit on A -> visible on B\n";
-    auto lat = relay_latency(sys, dir, o.latency_samples, how);
-    log << "  p50 " << us(lat.latency.p50_ns) << ", p99 " << us(lat.latency.p99_ns) << "\n";
-    log << to_string(how) << " relay: throughput\n";
-    auto tput = relay_throughput(sys, dir, o.throughput_ops, how);
-    log << "  " << format_rate(tput.ops_per_s()) << " ops/s\n";
-    results.push_back({how, lat, tput});
+  for (auto where : {actors::placement::detached, actors::placement::scheduled}) {
+    if (o.placements != "both" && o.placements != actors::to_string(where))
+      continue;
+    runtime::scheduler_options sched;
+    sched.threads = where == actors::placement::detached ? o.threads : o.scheduled_threads;
+    sched.low_latency = true;
+    runtime::system_config cfg{sched};
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.enable-automatic-connections", false);
+    caf::actor_system sys{cfg};
+    for (auto how : {transport::in_process, transport::unix_socket}) {
+      auto name = label(how, where);
+      log << name << ": commit on A -> visible on B\n";
+      auto lat = relay_latency(sys, dir, o.latency_samples, how, where);
+      log << "  p50 " << us(lat.latency.p50_ns) << ", p99 " << us(lat.latency.p99_ns) << "\n";
+      log << name << ": throughput\n";
+      auto tput = relay_throughput(sys, dir, o.throughput_ops, how, where);
+      log << "  " << format_rate(tput.ops_per_s()) << " ops/s\n";
+      results.push_back({how, where, lat, tput});
+    }
   }
 
   for (auto& res : results) {
     bool mem = res.how == transport::in_process;
     auto& lat = res.latency;
     comparison_row row;
-    row.benchmark = std::string(to_string(res.how)) + " relay, commit -> visible";
+    row.benchmark = label(res.how, res.where) + ", commit -> visible";
     row.unit = "µs";
     row.blaze = lat.latency.p50_ns / 1000;
     row.raw = raw.latency.p50_ns / 1000;
@@ -115,7 +130,7 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
   }
   for (auto& res : results) {
     comparison_row row;
-    row.benchmark = std::string(to_string(res.how)) + " relay, throughput";
+    row.benchmark = label(res.how, res.where) + ", throughput";
     row.blaze = res.throughput.ops_per_s();
     bool met = res.throughput.ops_per_s() >= throughput_goal;
     row.notes = "puts on A until B has them all; goal ≥ " + format_rate(throughput_goal)
@@ -126,7 +141,7 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
   r.latencies.push_back({"raw Unix-socket round trip", raw.latency});
   for (auto& res : results)
     r.latencies.push_back(
-      {std::string(to_string(res.how)) + " relay commit -> visible", res.latency.latency});
+      {label(res.how, res.where) + " commit -> visible", res.latency.latency});
   return r;
 }
 

@@ -18,6 +18,12 @@ struct relay_bench_options {
   // (detached), and on a 2-core machine a second polling worker only takes
   // CPU from them (measured: p50 93 µs with one worker, 154 µs with two).
   std::size_t threads = 1;
+  // Scheduler threads for the runs with scheduled database actors
+  // (actors::placement::scheduled): everything runs on the scheduler, so
+  // both cores are its own.
+  std::size_t scheduled_threads = 2;
+  // Which placements to run: "detached", "scheduled" or "both".
+  std::string placements = "both";
   std::filesystem::path dir; // parent of the scratch stores; empty: system temp
 };
 

@@ -149,11 +149,12 @@ struct sync_client {
   actors::database_actor db;
   std::unique_ptr<actors::topology> topo;
 
-  sync_client(caf::actor_system& s, const fs::path& dir, std::string n)
+  sync_client(caf::actor_system& s, const fs::path& dir, std::string n, actors::placement where)
     : sys(s), name(std::move(n)) {
     open_options o;
     o.kdf_log2_n = 10; // the KDF is not what this measures
-    db = must(actors::open_database(sys, name, dir / name, "client password", o), "open client");
+    db = must(actors::open_database(sys, name, dir / name, "client password", o, where),
+              "open client");
     topo = std::make_unique<actors::topology>(sys);
     must(topo->register_db(db, name), "register client");
   }
@@ -239,12 +240,12 @@ struct latency_result {
 };
 
 latency_result remote_latency(caf::actor_system& sys, const fs::path& dir, std::uint16_t port,
-                              pid_t node_pid, std::size_t n) {
+                              pid_t node_pid, std::size_t n, actors::placement where) {
   // A few writes first, not recorded: the first ones through a fresh link
   // pay for allocations and caches along the path.
   std::size_t warm_up = std::min<std::size_t>(100, n);
-  sync_client a{sys, dir, "client-a"};
-  sync_client b{sys, dir, "client-b"};
+  sync_client a{sys, dir, "client-a", where};
+  sync_client b{sys, dir, "client-b", where};
   a.sync(port, live_db);
   b.sync(port, live_db);
   if (!a.topo->wait_until_synced(30s) || !b.topo->wait_until_synced(30s))
@@ -308,8 +309,9 @@ struct catch_up_result {
 // backlog. Polled every millisecond: subscribing would add a message per op
 // to the path being measured.
 catch_up_result catch_up(caf::actor_system& sys, const fs::path& dir, std::uint16_t port,
-                         pid_t node_pid, node_id origin, std::size_t n) {
-  sync_client c{sys, dir, "cold-client"};
+                         pid_t node_pid, node_id origin, std::size_t n,
+                         actors::placement where) {
+  sync_client c{sys, dir, "cold-client", where};
   catch_up_result r;
   std::optional<bench_clock::time_point> first;
   phase_timer timer;
@@ -341,13 +343,19 @@ catch_up_result catch_up(caf::actor_system& sys, const fs::path& dir, std::uint1
 report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
   if (o.latency_samples == 0 || o.catch_up_ops == 0 || o.threads == 0)
     throw std::invalid_argument("counts and threads must be positive");
+  actors::placement where = actors::placement::detached;
+  actors::placement node_where = actors::placement::detached;
+  if (!actors::from_string(o.placement, where) || !actors::from_string(o.node_placement, node_where))
+    throw std::invalid_argument("placements are \"detached\" or \"scheduled\"");
   auto binary = find_node_binary(o.node_binary);
   const std::string client_sched =
     std::to_string(o.threads) + " scheduler thread(s), "
-    + (o.low_latency ? "polling when idle (low latency)" : "sleeping when idle");
+    + (o.low_latency ? "polling when idle (low latency)" : "sleeping when idle") + ", "
+    + o.placement + " databases";
   const std::string node_sched =
     std::to_string(o.node_threads) + " scheduler thread(s), "
-    + (o.node_low_latency ? "polling when idle (low latency)" : "sleeping when idle");
+    + (o.node_low_latency ? "polling when idle (low latency)" : "sleeping when idle") + ", "
+    + o.node_placement + " databases";
   report r;
   r.suite = "remote";
   r.parameters = {{"latency_samples", o.latency_samples},
@@ -374,7 +382,7 @@ report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
 
   log << "starting blaze-node\n";
   node_process node{binary,        node_dir,    o.node_threads, o.node_low_latency,
-                    {live_db, catch_up_db}, node_secret, sync_secret};
+                    {live_db, catch_up_db}, node_secret, sync_secret, o.node_placement};
   log << "  pid " << node.pid() << ", sync on 127.0.0.1:" << node.sync_port() << "\n";
   node.wait_until_idle(10s);
 
@@ -399,13 +407,13 @@ report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
   {
     caf::actor_system sys{cfg};
     log << "cold client catches up with " << o.catch_up_ops << " ops\n";
-    cold = catch_up(sys, dir.path(), node.sync_port(), node.pid(), origin, o.catch_up_ops);
+    cold = catch_up(sys, dir.path(), node.sync_port(), node.pid(), origin, o.catch_up_ops, where);
     log << "  " << format_rate(cold->m.ops_per_s()) << " ops/s";
     log_load(cold->m, cold->load);
     node.wait_until_idle(10s);
     wait_for_quiet();
     log << "client A -> blaze-node -> client B: commit on A -> visible on B\n";
-    lat = remote_latency(sys, dir.path(), node.sync_port(), node.pid(), o.latency_samples);
+    lat = remote_latency(sys, dir.path(), node.sync_port(), node.pid(), o.latency_samples, where);
     log << "  p50 " << us(lat->m.latency.p50_ns) << ", p99 " << us(lat->m.latency.p99_ns);
     log_load(lat->m, lat->load);
   }

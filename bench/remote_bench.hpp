@@ -27,6 +27,10 @@ struct remote_bench_options {
   // The node's scheduler ([node] threads and low_latency in its config).
   std::size_t node_threads = 2;
   bool node_low_latency = false;
+  // Where the database actors run, in the clients and on the node
+  // (actors::placement, [node] database_placement): "detached" or "scheduled".
+  std::string placement = "detached";
+  std::string node_placement = "detached";
   std::filesystem::path dir; // parent of the scratch dir; empty: system temp
   // The blaze-node binary; empty: $BLAZE_NODE, else the one built with this.
   std::filesystem::path node_binary;

@@ -181,17 +181,36 @@ database_impl::behavior_type database_behavior(database_pointer self,
 
 } // namespace
 
-database_actor spawn_database(caf::actor_system& sys, std::unique_ptr<database> db) {
-  return sys.spawn<caf::detached>(database_behavior, std::shared_ptr<database>{std::move(db)});
+const char* to_string(placement p) {
+  return p == placement::scheduled ? "scheduled" : "detached";
+}
+
+bool from_string(std::string_view text, placement& out) {
+  if (text == "detached")
+    out = placement::detached;
+  else if (text == "scheduled")
+    out = placement::scheduled;
+  else
+    return false;
+  return true;
+}
+
+database_actor spawn_database(caf::actor_system& sys, std::unique_ptr<database> db,
+                              placement where) {
+  std::shared_ptr<database> owned{std::move(db)};
+  if (where == placement::scheduled)
+    return sys.spawn(database_behavior, std::move(owned));
+  return sys.spawn<caf::detached>(database_behavior, std::move(owned));
 }
 
 result<database_actor> open_database(caf::actor_system& sys, std::string_view name,
                                      const std::filesystem::path& path,
-                                     std::string_view password, const open_options& options) {
+                                     std::string_view password, const open_options& options,
+                                     placement where) {
   auto db = database::open(name, path, password, options);
   if (!db)
     return db.error();
-  return spawn_database(sys, std::move(*db));
+  return spawn_database(sys, std::move(*db), where);
 }
 
 } // namespace blaze::actors

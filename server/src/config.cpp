@@ -340,7 +340,8 @@ node_config read_config(const toml::table& doc, const config_reader& r,
   const toml::source_region* name_where = nullptr;
   if (auto* node = r.table_at(doc, "node")) {
     r.only_keys(*node, "node.",
-                {"name", "data_dir", "secret", "secret_file", "threads", "low_latency"});
+                {"name", "data_dir", "secret", "secret_file", "threads", "low_latency",
+                 "database_placement"});
     if (auto v = r.integer_at(*node, "node.", "threads")) {
       if (*v < 0 || *v > 256)
         r.fail("node.threads", "expected 0..256 scheduler threads, got " + std::to_string(*v),
@@ -349,6 +350,12 @@ node_config read_config(const toml::table& doc, const config_reader& r,
     }
     if (auto v = r.bool_at(*node, "node.", "low_latency"))
       cfg.low_latency = *v;
+    if (auto v = r.string_at(*node, "node.", "database_placement")) {
+      if (*v != "detached" && *v != "scheduled")
+        r.fail("node.database_placement", "expected \"detached\" or \"scheduled\", got \"" + *v + "\"",
+               r.where(*node, "database_placement"));
+      cfg.database_placement = *v;
+    }
     if (auto v = r.string_at(*node, "node.", "name")) {
       cfg.name = *v;
       name_where = r.where(*node, "name");

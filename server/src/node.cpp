@@ -163,7 +163,9 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, const node_con
     }
     open_options options;
     options.create_if_missing = db->create;
-    auto opened = actors::open_database(sys, db->name, db->path, db->password, options);
+    actors::placement where = actors::placement::detached;
+    actors::from_string(n->cfg_.database_placement, where); // validated by the config reader
+    auto opened = actors::open_database(sys, db->name, db->path, db->password, options, where);
     if (!opened)
       return fail(*db, opened.error());
     n->databases_.emplace(db->name, std::move(*opened));

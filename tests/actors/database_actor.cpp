@@ -11,6 +11,8 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -33,12 +35,21 @@ struct actor_fixture {
   caf::scoped_actor self{sys};
   actors::database_actor db;
 
-  actor_fixture() {
+  actor_fixture() { open(actors::placement::detached); }
+
+  void open(actors::placement where) {
     open_options o;
     o.kdf_log2_n = 10;
-    auto r = actors::open_database(sys, "test", dir, "pw", o);
+    auto r = actors::open_database(sys, "test", dir, "pw", o, where);
     BOOST_REQUIRE(r.ok());
     db = *r;
+  }
+
+  // Closes the database and opens it again with its actor placed `where`.
+  void reopen(actors::placement where) {
+    self->send_exit(db, caf::exit_reason::user_shutdown);
+    self->wait_for(db);
+    open(where);
   }
   ~actor_fixture() {
     self->send_exit(db, caf::exit_reason::user_shutdown);
@@ -69,7 +80,17 @@ struct actor_fixture {
 
 BOOST_FIXTURE_TEST_SUITE(database_actor, actor_fixture)
 
-BOOST_AUTO_TEST_CASE(put_get_count_and_find_by_message) {
+// The cases run with either placement take `scheduled`: false, detached
+// (the default); true, on the scheduler.
+const auto both_placements = boost::unit_test::data::make({false, true});
+
+actors::placement placement_of(bool scheduled) {
+  return scheduled ? actors::placement::scheduled : actors::placement::detached;
+}
+
+BOOST_DATA_TEST_CASE_F(actor_fixture, put_get_count_and_find_by_message, both_placements,
+                       scheduled) {
+  reopen(placement_of(scheduled));
   auto o = ask<op>(put_atom_v, std::string{"notes"}, std::string{"n1"},
                    field_map{{"title", "hi"}, {"n", 3}});
   BOOST_TEST(o.seq == 1u);
@@ -139,7 +160,9 @@ BOOST_AUTO_TEST_CASE(ops_flow_between_two_database_actors) {
   fs::remove_all(dir2);
 }
 
-BOOST_AUTO_TEST_CASE(subscribers_receive_each_committed_change) {
+BOOST_DATA_TEST_CASE_F(actor_fixture, subscribers_receive_each_committed_change,
+                       both_placements, scheduled) {
+  reopen(placement_of(scheduled));
   auto listener = sys.spawn(
     [](actors::change_listener::pointer me, caf::actor sink)
       -> actors::change_listener::behavior_type {
@@ -169,7 +192,9 @@ BOOST_AUTO_TEST_CASE(subscribers_receive_each_committed_change) {
 // Writes queued together commit as one group: each still gets its own op
 // (or its own error) in the order sent, and a read queued behind them sees
 // every one of them.
-BOOST_AUTO_TEST_CASE(queued_writes_commit_as_a_group_with_their_own_replies) {
+BOOST_DATA_TEST_CASE_F(actor_fixture, queued_writes_commit_as_a_group_with_their_own_replies,
+                       both_placements, scheduled) {
+  reopen(placement_of(scheduled));
   constexpr int n = 200;
   using put_handle = decltype(self->request(db, 5s, put_atom_v, std::string{}, std::string{},
                                             field_map{}));

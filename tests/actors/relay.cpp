@@ -14,6 +14,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -173,11 +175,12 @@ struct relay_fixture {
     return out;
   }
 
-  replica open(const std::string& name) {
+  replica open(const std::string& name,
+               actors::placement where = actors::placement::detached) {
     open_options o;
     o.kdf_log2_n = 10;
     dirs.push_back(fresh_dir());
-    auto r = actors::open_database(sys, name, dirs.back(), "pw", o);
+    auto r = actors::open_database(sys, name, dirs.back(), "pw", o, where);
     BOOST_REQUIRE(r.ok());
     databases.push_back(*r);
     replica out{*r, 0};
@@ -338,9 +341,14 @@ BOOST_AUTO_TEST_CASE(chain_carries_ops_through_the_middle) {
   BOOST_TEST(version(a).get(b.id) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(triangle_of_six_relays_converges_random_writes) {
-  auto a = open("a");
-  auto b = open("b");
+// Run twice: with detached database actors (the default), and with two of
+// the three on the scheduler (actors::placement::scheduled), next to a
+// detached one.
+BOOST_DATA_TEST_CASE_F(relay_fixture, triangle_of_six_relays_converges_random_writes,
+                       boost::unit_test::data::make({false, true}), scheduled) {
+  auto on_scheduler = scheduled ? actors::placement::scheduled : actors::placement::detached;
+  auto a = open("a", on_scheduler);
+  auto b = open("b", on_scheduler);
   auto c = open("c");
   std::vector<replica> rs{a, b, c};
   std::vector<std::shared_ptr<sink_probe>> probes;

@@ -140,6 +140,19 @@ secret = "s"
   BOOST_TEST(cfg->log_level == "info");
   BOOST_TEST((cfg->format == log_format::text));
   BOOST_TEST(cfg->databases.empty());
+  BOOST_TEST(cfg->database_placement == "detached");
+}
+
+BOOST_AUTO_TEST_CASE(database_placement_is_detached_or_scheduled) {
+  good_setup s;
+  write_file(s.file, with("name = \"node-a\"", "name = \"node-a\"\ndatabase_placement = \"scheduled\""));
+  auto cfg = load_config(s.file);
+  BOOST_REQUIRE_MESSAGE(cfg, describe(cfg));
+  BOOST_TEST(cfg->database_placement == "scheduled");
+  expect_error(with("name = \"node-a\"", "name = \"node-a\"\ndatabase_placement = \"pinned\""),
+               {"node.database_placement", "\"detached\" or \"scheduled\"", "pinned"});
+  expect_error(with("name = \"node-a\"", "name = \"node-a\"\ndatabase_placement = 1"),
+               {"node.database_placement", "expected a string"});
 }
 
 BOOST_AUTO_TEST_CASE(command_line_overrides_replace_file_values) {

@@ -1,5 +1,6 @@
 // The database actor: one open database behind a typed message interface.
-// It runs detached (its own thread) because LevelDB calls block.
+// By default it runs detached (its own thread) because LevelDB calls block;
+// placement::scheduled trades that for latency (see below).
 #pragma once
 
 #include "blaze/runtime/type_ids.hpp"
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace blaze::actors {
@@ -40,15 +42,38 @@ using database_actor = caf::typed_actor<
   caf::replies_to<subscribe_atom, change_listener>::with<std::uint64_t>,
   caf::reacts_to<unsubscribe_atom, std::uint64_t>>;
 
+// Where a database actor runs.
+enum class placement : std::uint8_t {
+  // On a thread of its own (the default). A LevelDB call that blocks (a
+  // write stalled behind a compaction, a large scan, an fsync with
+  // sync_writes) holds up this database only. Each message to it wakes
+  // that thread: a few µs of hand-off, tens on a busy machine.
+  detached,
+  // On the actor system's scheduler, like relays and links. A message to it
+  // is run by whichever scheduler thread is free, with no thread hand-off,
+  // so an in-process relay hop costs a few µs instead of tens (blaze-bench
+  // relay measures both). The price: while a LevelDB call blocks, it holds
+  // one scheduler thread. Suited to stores with sync_writes off, small
+  // records and bounded queries, where sync latency matters most.
+  scheduled,
+};
+
+const char* to_string(placement p);
+
+// Parses "detached" or "scheduled"; false for anything else.
+bool from_string(std::string_view text, placement& out);
+
 // Spawns a database actor that owns `db`; the database closes when the
 // actor terminates. Storage errors come back as CAF errors of category
 // "blaze" (runtime::from_caf_error turns them back).
-database_actor spawn_database(caf::actor_system& sys, std::unique_ptr<database> db);
+database_actor spawn_database(caf::actor_system& sys, std::unique_ptr<database> db,
+                              placement where = placement::detached);
 
 // Opens (or creates) a database and spawns its actor.
 result<database_actor> open_database(caf::actor_system& sys, std::string_view name,
                                      const std::filesystem::path& path,
                                      std::string_view password,
-                                     const open_options& options = {});
+                                     const open_options& options = {},
+                                     placement where = placement::detached);
 
 } // namespace blaze::actors

@@ -83,6 +83,10 @@ struct node_config {
   // idle workers keep polling (lower latency, a busy core) or sleep.
   std::size_t threads = 2;
   bool low_latency = false;
+  // Where database actors run: "detached" (a thread each, the default) or
+  // "scheduled" (on the scheduler: lower sync latency, but a blocking
+  // LevelDB call holds a scheduler thread). See actors::placement.
+  std::string database_placement = "detached";
   std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
   log_format format = log_format::text;
   // Sync endpoint ([sync]): TCP, and optionally a Unix socket for clients
