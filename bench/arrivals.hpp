@@ -28,11 +28,13 @@ struct arrivals {
   std::uint64_t awaited = 0;               // the seq wait_for waits for (0: none)
   node_id origin = 0;
 
-  void seen(std::uint64_t seq) {
+  // Stamps the changes of `origin` among `cs` (one commit's changes).
+  void seen(const std::vector<change>& cs) {
     auto now = bench_clock::now();
     std::lock_guard<std::mutex> g{mu};
-    if (seq < at.size() && at[seq] == bench_clock::time_point{})
-      at[seq] = now;
+    for (auto& c : cs)
+      if (c.origin == origin && c.seq < at.size() && at[c.seq] == bench_clock::time_point{})
+        at[c.seq] = now;
     while (highest + 1 < at.size() && at[highest + 1] != bench_clock::time_point{})
       ++highest;
     // Wake the waiter only when what it waits for is in: a throughput run
@@ -53,10 +55,7 @@ struct arrivals {
 // it to the database that receives the ops.
 inline actors::change_listener::behavior_type arrival_listener(actors::change_listener::pointer,
                                                                std::shared_ptr<arrivals> seen) {
-  return {[seen](const change& c) {
-    if (c.origin == seen->origin)
-      seen->seen(c.seq);
-  }};
+  return {[seen](const std::vector<change>& cs) { seen->seen(cs); }};
 }
 
 } // namespace blaze::bench

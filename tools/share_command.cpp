@@ -184,11 +184,13 @@ void read_shared(const shared_arguments& args, std::ostream& out) {
           done = true;
         }};
         auto printer = sys.spawn([&out](caf::event_based_actor*) -> caf::behavior {
-          return {[&out](const change& c) {
-            json j{{"collection", c.collection}, {"id", c.id}, {"deleted", c.deleted}};
-            if (c.current)
-              j["record"] = record_to_json(*c.current);
-            out << j.dump() << std::endl;
+          return {[&out](const std::vector<change>& cs) {
+            for (auto& c : cs) {
+              json j{{"collection", c.collection}, {"id", c.id}, {"deleted", c.deleted}};
+              if (c.current)
+                j["record"] = record_to_json(*c.current);
+              out << j.dump() << std::endl;
+            }
           }};
         });
         self->request(shared->view, std::chrono::seconds(10), subscribe_atom_v,

@@ -28,16 +28,20 @@ struct database_state {
   std::vector<caf::typed_response_promise<op>> waiting;
   bool commit_pending = false;
   std::map<std::uint64_t, change_listener> listeners;
+  // Changes of the current handler, sent to the listeners when it is done.
+  std::vector<change> pending;
   std::uint64_t next_listener = 1;
   observer_id observer = 0;
   static inline const char* name = "blaze.database";
 
-  // Commits the queued writes in one LevelDB write, then answers each.
-  void commit() {
+  // Commits the queued writes in one LevelDB write, tells the listeners,
+  // then answers each writer.
+  void commit(caf::local_actor* self) {
     if (group.empty())
       return;
     auto ops = db->write(std::move(group));
     group.clear();
+    publish(self);
     auto promises = std::move(waiting);
     waiting.clear();
     for (std::size_t i = 0; i < promises.size(); ++i) {
@@ -50,13 +54,31 @@ struct database_state {
     }
   }
 
+  // Sends the changes gathered by the observer to every listener: one
+  // message, shared by all of them (CAF messages are immutable).
+  void publish(caf::local_actor* self) {
+    if (pending.empty())
+      return;
+    if (listeners.empty()) {
+      pending.clear();
+      return;
+    }
+    auto msg = caf::make_message(std::move(pending));
+    pending.clear();
+    for (auto& [id, listener] : listeners)
+      caf::actor_cast<caf::strong_actor_ptr>(listener)->enqueue(self->ctrl(), caf::make_message_id(),
+                                                                msg, self->context());
+  }
+
   ~database_state() {
     if (db && observer != 0)
       db->unsubscribe(observer);
     // Writes accepted before the actor ended are made and answered all the
     // same (listeners, ending too, are not told).
-    if (db)
-      commit();
+    if (db) {
+      listeners.clear();
+      commit(nullptr);
+    }
   }
 };
 
@@ -74,7 +96,7 @@ caf::typed_response_promise<op> queue_write(database_pointer self) {
   auto promise = self->make_response_promise<op>();
   st.waiting.push_back(promise);
   if (st.group.size() >= max_group || self->mailbox().empty()) {
-    st.commit();
+    st.commit(self);
   } else if (!st.commit_pending) {
     st.commit_pending = true;
     self->send(self, commit_atom_v);
@@ -93,10 +115,11 @@ database_impl::behavior_type database_behavior(database_pointer self,
                                                 std::shared_ptr<database> db) {
   auto& st = self->state;
   st.db = std::move(db);
-  // Observers run on this actor's thread, inside the handler that committed.
+  // Observers run on this actor's thread, inside the handler that
+  // committed; the handler then publishes what they gathered.
   st.observer = st.db->subscribe([self](const change& c) {
-    for (auto& [id, listener] : self->state.listeners)
-      self->send(listener, c);
+    if (!self->state.listeners.empty())
+      self->state.pending.push_back(c);
   });
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& ls = self->state.listeners;
@@ -125,11 +148,11 @@ database_impl::behavior_type database_behavior(database_pointer self,
     },
     [self](commit_atom) {
       self->state.commit_pending = false;
-      self->state.commit();
+      self->state.commit(self);
     },
     [self](get_atom, const std::string& coll,
            const std::string& id) -> caf::result<std::vector<record>> {
-      self->state.commit();
+      self->state.commit(self);
       auto r = self->state.db->get(coll, id);
       if (!r)
         return runtime::to_caf_error(r.error());
@@ -140,40 +163,42 @@ database_impl::behavior_type database_behavior(database_pointer self,
     },
     [self](list_atom, const std::string& coll, std::uint64_t limit,
            const std::string& start_after) -> caf::result<std::vector<record>> {
-      self->state.commit();
+      self->state.commit(self);
       return reply(self->state.db->list(coll, static_cast<std::size_t>(limit), start_after));
     },
     [self](count_atom, const std::string& coll) -> caf::result<std::uint64_t> {
-      self->state.commit();
+      self->state.commit(self);
       return reply(self->state.db->count(coll));
     },
     [self](find_atom, const query& q) -> caf::result<std::vector<record>> {
-      self->state.commit();
+      self->state.commit(self);
       return reply(self->state.db->find(q));
     },
     [self](apply_atom, const std::vector<op>& ops) -> caf::result<apply_stats> {
-      self->state.commit();
-      return reply(self->state.db->apply(ops));
+      self->state.commit(self);
+      auto r = self->state.db->apply(ops);
+      self->state.publish(self);
+      return reply(std::move(r));
     },
     [self](ops_since_atom, const version_vector& have,
            std::uint64_t limit) -> caf::result<std::vector<op>> {
-      self->state.commit();
+      self->state.commit(self);
       return reply(self->state.db->ops_since(have, static_cast<std::size_t>(limit)));
     },
     [self](version_atom) -> caf::result<version_vector> {
-      self->state.commit();
+      self->state.commit(self);
       return self->state.db->version();
     },
     [self](node_atom) -> caf::result<node_id> { return self->state.db->id(); },
     [self](subscribe_atom, change_listener& listener) -> caf::result<std::uint64_t> {
-      self->state.commit(); // the new listener sees only later changes
+      self->state.commit(self); // the new listener sees only later changes
       auto id = self->state.next_listener++;
       self->monitor(listener);
       self->state.listeners.emplace(id, std::move(listener));
       return id;
     },
     [self](unsubscribe_atom, std::uint64_t id) {
-      self->state.commit(); // the listener still sees changes made before
+      self->state.commit(self); // the listener still sees changes made before
       self->state.listeners.erase(id);
     },
   };

@@ -41,7 +41,7 @@ constexpr flush_atom flush_atom_v{};
 
 // What the relay handles: its public interface, the source's change
 // notifications, and its own messages.
-using relay_impl = relay_actor::extend<caf::reacts_to<change>, caf::reacts_to<report_tick_atom>,
+using relay_impl = relay_actor::extend<caf::reacts_to<std::vector<change>>, caf::reacts_to<report_tick_atom>,
                                        caf::reacts_to<flush_atom>>;
 
 // One batch sent and not yet acknowledged.
@@ -356,7 +356,10 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
     self->delayed_send(self, st.options.report_interval, report_tick_atom_v);
   return {
     [self](stats_atom) -> relay_stats { return self->state.stats(); },
-    [self](const change& c) { on_change(self, c); },
+    [self](const std::vector<change>& cs) {
+      for (auto& c : cs)
+        on_change(self, c);
+    },
     [self](flush_atom) {
       self->state.flush_pending = false;
       pump(self);

@@ -1150,8 +1150,34 @@ bool topology::wait_until_synced(std::chrono::milliseconds timeout) {
       for (auto& r : link.relays) {
         auto* src = find_db(r.from);
         auto* dst = find_db(r.to);
+        if (src && !dst && r.relay) {
+          // Ours, to a socket link's far end: a report may be up to an
+          // interval old, so ask the relay what the peer acknowledged and
+          // compare it with what the source holds (the peer's own ops are
+          // never sent back).
+          version_vector want, acked;
+          bool asked = version_of(src->db, want);
+          if (asked) {
+            asked = false;
+            self->request(r.relay, timeout_, stats_atom_v)
+              .receive(
+                [&](relay_stats& st) {
+                  acked = std::move(st.acked);
+                  asked = true;
+                },
+                [](caf::error&) {});
+          }
+          bool caught_up = asked;
+          for (auto& [origin, seq] : want.entries())
+            caught_up = caught_up && (origin == link.peer || acked.get(origin) >= seq);
+          if (!caught_up) {
+            synced = false;
+            break;
+          }
+          continue;
+        }
         if (!src || !dst)
-          continue; // a socket link's far end: its relay's lag of 0 is the evidence
+          continue; // the far end's relay: its last reported lag of 0 is the evidence
         version_vector have, want;
         if (!version_of(src->db, want) || !version_of(dst->db, have) || !have.dominates(want)) {
           synced = false;

@@ -166,7 +166,10 @@ BOOST_DATA_TEST_CASE_F(actor_fixture, subscribers_receive_each_committed_change,
   auto listener = sys.spawn(
     [](actors::change_listener::pointer me, caf::actor sink)
       -> actors::change_listener::behavior_type {
-      return {[=](const change& c) { caf::anon_send(sink, c); }};
+      return {[=](const std::vector<change>& cs) {
+        for (auto& c : cs)
+          caf::anon_send(sink, c);
+      }};
     },
     caf::actor{self});
   auto id = ask<std::uint64_t>(subscribe_atom_v, listener);

@@ -263,6 +263,13 @@ BOOST_AUTO_TEST_CASE(topologies_in_two_processes_converge_and_show_the_link) {
     BOOST_REQUIRE_EQUAL(peer.command("put p" + std::to_string(i) + " " + std::to_string(i)), "OK");
   BOOST_TEST(eventually([&] { return count() == 220 && peer.count() == 220; }));
   BOOST_TEST(topo.wait_until_synced(10s));
+  // The figures come from the relays' reports (every 250 ms, and at the end
+  // of a catch-up): wait for the reports that cover every op.
+  BOOST_TEST(eventually([&] {
+    auto now = topo.links();
+    auto* l = find_link(now, *id);
+    return l != nullptr && l->ops_relayed() >= 220u;
+  }));
   auto links = topo.links();
   auto* l = find_link(links, *id);
   BOOST_REQUIRE(l != nullptr);

@@ -19,8 +19,11 @@
 
 namespace blaze::actors {
 
-// Receives one `change` per committed change of a subscribed database.
-using change_listener = caf::typed_actor<caf::reacts_to<change>>;
+// Receives the committed changes of a subscribed database, in commit order:
+// the changes of one commit (a group of local writes, or one applied batch)
+// arrive together in one message, so a burst of writes costs a message per
+// commit, not one per change. Never empty.
+using change_listener = caf::typed_actor<caf::reacts_to<std::vector<change>>>;
 
 using database_actor = caf::typed_actor<
   caf::replies_to<put_atom, std::string, std::string, field_map>::with<op>,
