@@ -96,6 +96,12 @@ struct relay_state {
   std::uint64_t ops_relayed = 0;
   std::uint64_t batches = 0;
 
+  // The relay of the opposite direction (in-process bidirectional links),
+  // and the source's node id (its ops need no note: the partner never
+  // sends them back to their origin anyway).
+  relay_actor partner;
+  std::optional<node_id> source_id;
+
   static inline const char* name = "blaze.relay";
 
   // Ops that may still be sent before the window is full.
@@ -146,6 +152,10 @@ void report(relay_pointer self) {
 // it is acknowledged.
 void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = false) {
   auto& st = self->state;
+  // Before the sink has them (its change notifications follow this note
+  // into the partner's mailbox).
+  if (st.partner)
+    tell_peer_holds(st.partner, batch, st.source_id.value_or(0));
   auto id = st.next_batch++;
   auto n = batch.size();
   st.in_flight.push_back(batch_in_flight{id, n, st.sent, false, report_on_ack});
@@ -340,6 +350,8 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
       fail);
   self->request(st.source, caf::infinite, version_atom_v)
     .then([self](version_vector& v) { self->state.source_known.merge(v); }, fail);
+  self->request(st.source, caf::infinite, node_atom_v)
+    .then([self](node_id id) { self->state.source_id = id; }, fail);
   change_listener listener = caf::actor_cast<relay_impl>(self);
   self->request(st.source, caf::infinite, subscribe_atom_v, listener)
     .then(
@@ -356,6 +368,21 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
     self->delayed_send(self, st.options.report_interval, report_tick_atom_v);
   return {
     [self](stats_atom) -> relay_stats { return self->state.stats(); },
+    [self](partner_atom, const caf::actor& partner) {
+      self->state.partner = caf::actor_cast<relay_actor>(partner);
+    },
+    [self](peer_holds_atom, const version_vector& first, const version_vector& last) {
+      auto& st = self->state;
+      for (auto& [origin, seq] : last.entries()) {
+        // Only a range that continues what was sent moves `sent` (it must
+        // stay contiguous); the rest is harmless to send again.
+        if (first.get(origin) > st.sent.get(origin) + 1 || seq <= st.sent.get(origin))
+          continue;
+        st.sent.set(origin, seq);
+        if (seq > st.acked.get(origin))
+          st.acked.set(origin, seq);
+      }
+    },
     [self](const std::vector<change>& cs) {
       for (auto& c : cs)
         on_change(self, c);
@@ -372,6 +399,28 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
 }
 
 } // namespace
+
+void tell_peer_holds(const relay_actor& relay, const std::vector<op>& ops, node_id skip_origin) {
+  // Each origin's run of consecutive seqs from its first op in `ops`.
+  version_vector first, last;
+  std::vector<node_id> broken; // origins whose run ended
+  for (auto& o : ops) {
+    if (o.origin == skip_origin
+        || std::find(broken.begin(), broken.end(), o.origin) != broken.end())
+      continue;
+    auto at = last.get(o.origin);
+    if (at == 0) {
+      first.set(o.origin, o.seq);
+      last.set(o.origin, o.seq);
+    } else if (o.seq == at + 1) {
+      last.set(o.origin, o.seq);
+    } else {
+      broken.push_back(o.origin);
+    }
+  }
+  if (!last.entries().empty())
+    caf::anon_send(relay, peer_holds_atom_v, std::move(first), std::move(last));
+}
 
 relay_actor spawn_relay(caf::actor_system& sys, database_actor source, op_sink sink,
                         relay_options options, caf::actor supervisor) {

@@ -465,6 +465,11 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
     }
   }
   st.to_ack.push_back(batch.batch);
+  // The peer holds what it sent: this side's outgoing relay must not send
+  // it back (a client of a node would return every op of the node's other
+  // clients, to be dropped there as duplicates).
+  if (st.relay)
+    tell_peer_holds(st.relay, batch.ops, st.peer->node);
   if (opens) {
     // A member opens its teams' sealed ops here: its store holds plaintext.
     for (auto& o : batch.ops) {
@@ -1070,10 +1075,36 @@ result<caf::actor> dial_tcp(caf::actor_system& sys, database_actor local, const 
 
 result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link) {
   caf::scoped_actor self{sys};
+  // A link that failed before the request below reached it (a wrong secret
+  // found out at once, on a busy machine) has ended with its mailbox still
+  // open (CAF 0.17 brokers): the request would wait for its timeout and
+  // lose the reason. So the request is repeated in short rounds, and between
+  // them the link's down message, which carries the reason, is looked for.
+  self->monitor(link);
   std::optional<blaze::error> failure;
-  self->request(link, hello_timeout + 1s, version_atom_v)
-    .receive([](version_vector&) {},
-             [&](caf::error& e) { failure = runtime::from_caf_error(e); });
+  bool up = false;
+  auto deadline = std::chrono::steady_clock::now() + hello_timeout + 1s;
+  while (!up && !failure) {
+    self->request(link, 50ms, version_atom_v)
+      .receive([&](version_vector&) { up = true; },
+               [&](caf::error& e) {
+                 if (e != caf::sec::request_timeout)
+                   failure = runtime::from_caf_error(e);
+               });
+    if (up || failure)
+      break;
+    self->receive(
+      [&](caf::down_msg& dm) {
+        if (dm.source != link.address())
+          return;
+        failure = dm.reason ? runtime::from_caf_error(dm.reason)
+                            : blaze::error{errc::closed, "the link ended before it was up"};
+      },
+      caf::after(std::chrono::milliseconds(0)) >> [] {});
+    if (!failure && std::chrono::steady_clock::now() >= deadline)
+      failure = blaze::error{errc::timeout, "the link was not up within the hello deadline"};
+  }
+  self->demonitor(link);
   if (failure) {
     self->send_exit(link, caf::exit_reason::user_shutdown);
     return *failure;

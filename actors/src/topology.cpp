@@ -146,6 +146,20 @@ void spawn_direction(topology_pointer self, direction_state& d) {
   self->monitor(d.info.relay);
 }
 
+// Introduces the relays of a bidirectional link to each other, so that
+// neither carries back what the other just brought (ops that came from a
+// third database through the link's source).
+void partner_directions(link_entry& link) {
+  if (link.directions.size() != 2)
+    return;
+  auto& a = link.directions[0].info.relay;
+  auto& b = link.directions[1].info.relay;
+  if (!a || !b)
+    return;
+  caf::anon_send(a, partner_atom_v, caf::actor_cast<caf::actor>(b));
+  caf::anon_send(b, partner_atom_v, caf::actor_cast<caf::actor>(a));
+}
+
 // Finds the direction whose relay has this address.
 direction_state* find_relay(topology_pointer self, const caf::actor_addr& addr,
                             link_entry** owner = nullptr) {
@@ -594,6 +608,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       auto& stored = st.links.emplace(id, std::move(link)).first->second;
       for (auto& d : stored.directions)
         spawn_direction(self, d);
+      partner_directions(stored);
       return id;
     },
     [self](disconnect_atom, link_id id) -> caf::result<void> {
@@ -684,6 +699,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
           spawn_direction(self, d);
           ++d.info.restarts;
         }
+      partner_directions(i->second);
     },
     [self](stats_atom, const relay_actor& relay, const relay_stats& stats) {
       auto* d = find_relay(self, relay.address());

@@ -143,6 +143,57 @@ BOOST_AUTO_TEST_CASE(bidirectional_link_converges_both_ways) {
   stop(*link);
 }
 
+// The peer as a hub with two spokes: this database and a second one, each
+// linked both ways. Ops written here reach the second spoke through the
+// peer; its relay back to the peer counts them as held there and sends none
+// of them (each used to make the trip back, to be dropped as a duplicate).
+BOOST_AUTO_TEST_CASE(ops_that_came_from_the_peer_are_not_sent_back_to_it) {
+  peer_process peer{dir / "peer", socket};
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto spoke = actors::open_database(*sys, "spoke", dir / "spoke", "pw", oo);
+  BOOST_REQUIRE(spoke.ok());
+  caf::scoped_actor self{*sys};
+  actors::socket_link_options o;
+  o.report_to = caf::actor{self};
+  auto here = actors::dial_unix(*sys, db, socket.string(), "peer", actors::link_mode::bidirectional);
+  auto there = actors::dial_unix(*sys, *spoke, socket.string(), "peer",
+                                 actors::link_mode::bidirectional, o);
+  BOOST_REQUIRE(here.ok());
+  BOOST_REQUIRE(there.ok());
+  actors::relay_actor spoke_relay;
+  self->receive([&](established_atom, const actors::link_event& ev) { spoke_relay = ev.relay; },
+                caf::after(10s) >> [] { BOOST_FAIL("the spoke's link did not come up"); });
+  BOOST_REQUIRE(spoke_relay);
+  auto spoke_count = [&] {
+    std::uint64_t n = 0;
+    self->request(*spoke, 5s, count_atom_v, std::string{"c"})
+      .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return n;
+  };
+  auto spoke_relayed = [&] {
+    std::uint64_t n = 0;
+    self->request(spoke_relay, 5s, stats_atom_v)
+      .receive([&](relay_stats& st) { n = st.ops_relayed; },
+               [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return n;
+  };
+  for (int i = 0; i < 100; ++i)
+    put("r" + std::to_string(i), i);
+  BOOST_TEST(eventually([&] { return peer.count() == 100 && spoke_count() == 100; }));
+  // The spoke's own write still goes out, after the hundred (acks come in
+  // order, so any of them sent back would be counted first).
+  self->request(*spoke, 5s, put_atom_v, std::string{"c"}, std::string{"s1"}, field_map{{"n", 1}})
+    .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+  BOOST_TEST(eventually([&] { return count() == 101 && spoke_relayed() >= 1u; }));
+  BOOST_TEST(spoke_relayed() == 1u);
+  BOOST_TEST(peer.count() == 101u);
+  stop(*there);
+  stop(*here);
+  self->send_exit(*spoke, caf::exit_reason::user_shutdown);
+  self->wait_for(*spoke);
+}
+
 BOOST_AUTO_TEST_CASE(wrong_secret_and_unknown_database_are_refused) {
   peer_process peer{dir / "peer", socket, "right"};
   actors::socket_link_options o;

@@ -197,6 +197,34 @@ BOOST_AUTO_TEST_CASE(bidirectional_triangle_converges) {
     BOOST_TEST(l.relays.size() == 2u);
 }
 
+// A <-> B <-> C: A's ops reach C through B. C's relay back to B knows B
+// holds them (B's relay to C says so before each batch) and carries none
+// of them; each used to make the trip back, to be dropped as a duplicate.
+BOOST_AUTO_TEST_CASE(a_bidirectional_chain_never_carries_ops_back) {
+  register_all();
+  put("A", "a0"); // before the links: caught up
+  connect("A", "B", link_mode::bidirectional);
+  connect("B", "C", link_mode::bidirectional);
+  BOOST_REQUIRE(topo->wait_until_synced(sync_timeout));
+  for (int i = 1; i <= 50; ++i)
+    put("A", "a" + std::to_string(i)); // live
+  BOOST_REQUIRE(topo->wait_until_synced(sync_timeout));
+  BOOST_TEST(has("C", "a50"));
+  std::this_thread::sleep_for(200ms); // room for an echo to be sent and acknowledged
+  std::map<std::string, std::uint64_t> relayed; // "from->to": ops
+  for (auto& l : topo->links())
+    for (auto& r : l.relays) {
+      BOOST_REQUIRE(r.relay);
+      self->request(r.relay, 5s, stats_atom_v)
+        .receive([&](relay_stats& st) { relayed[r.from + "->" + r.to] = st.ops_relayed; },
+                 [&](caf::error& e) { BOOST_FAIL("stats: " << sys.render(e)); });
+    }
+  BOOST_TEST(relayed["A->B"] == 51u);
+  BOOST_TEST(relayed["B->C"] == 51u);
+  BOOST_TEST(relayed["B->A"] == 0u);
+  BOOST_TEST(relayed["C->B"] == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(write_only_carries_ops_from_to_towards_from) {
   register_all();
   put("A", "a1");

@@ -55,7 +55,26 @@ using relay_stats = blaze::relay_stats;
 // A relay's own interface: stats on request. It terminates with an error
 // when the source or sink fails (it monitors both); the supervisor restarts
 // it, and the new relay resumes from the sink's version vector.
-using relay_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<relay_stats>>;
+//
+// (peer_holds_atom, first, last): the sink holds, for each origin in `last`,
+// every op from first[origin] to last[origin] (the far end of a socket link
+// sent them). The relay counts them as delivered and never sends them back.
+// Sent before the ops are applied locally, so it is in the relay's mailbox
+// before the source's change notification for them.
+//
+// (partner_atom, relay): the relay of the opposite direction of the same
+// link (sink -> source). Before each batch leaves, the relay tells its
+// partner (peer_holds_atom) that the partner's sink, this relay's source,
+// holds those ops, so the partner never carries them back.
+using relay_actor = caf::typed_actor<
+  caf::replies_to<stats_atom>::with<relay_stats>,
+  caf::reacts_to<peer_holds_atom, version_vector, version_vector>,
+  caf::reacts_to<partner_atom, caf::actor>>;
+
+// Tells `relay` that its sink holds `ops` (see peer_holds_atom), leaving
+// out ops of `skip_origin` (the sink's own: the relay never sends those
+// anyway). Sends nothing when nothing is left.
+void tell_peer_holds(const relay_actor& relay, const std::vector<op>& ops, node_id skip_origin);
 
 // Spawns a relay source -> sink. Never forwards an op whose origin is the
 // sink's own node (no echo). `supervisor` (may be null) receives

@@ -47,6 +47,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(blaze, caf::first_custom_type_id)
   CAF_ADD_ATOM(blaze, blaze, node_atom, "node")
   // Asks a relay for its relay_stats; also tags its reports to the supervisor.
   CAF_ADD_ATOM(blaze, blaze, stats_atom, "stats")
+  // Tells a relay that its sink holds some ops already (it sent them).
+  CAF_ADD_ATOM(blaze, blaze, peer_holds_atom, "peerholds")
+  // Gives a relay the relay of the opposite direction (in-process links).
+  CAF_ADD_ATOM(blaze, blaze, partner_atom, "partner")
   // Message tags of the topology supervisor.
   CAF_ADD_ATOM(blaze, blaze, register_atom, "register")
   CAF_ADD_ATOM(blaze, blaze, connect_atom, "connect")
