@@ -205,6 +205,21 @@ struct client {
       .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
     return n;
   }
+  // The first link as text, for failure messages: its state, and each
+  // relay's state, lag, ops relayed and last error.
+  std::string link_status() {
+    auto links = topo->links();
+    if (links.empty())
+      return "no link";
+    auto& l = links[0];
+    std::string out = std::string("link ") + actors::to_string(l.state) + ", restarts "
+                      + std::to_string(l.restarts()) + ", last error '" + l.last_error() + "'";
+    for (auto& r : l.relays)
+      out += "; relay " + r.from + " -> " + r.to + " " + actors::to_string(r.state) + ", lag "
+             + std::to_string(r.lag) + ", relayed " + std::to_string(r.ops_relayed)
+             + ", error '" + r.last_error + "'";
+    return out;
+  }
   // The link's last error once it failed at least twice.
   std::string refusal() {
     std::string why;

@@ -85,10 +85,12 @@ BOOST_AUTO_TEST_CASE(wrong_credentials_are_refused_and_nothing_is_transferred) {
   writer.sync(node.sync_port());
   writer.put("n1");
   writer.put("s1", "secret");
-  BOOST_REQUIRE(eventually([&] {
-    auto links = writer.topo->links();
-    return !links.empty() && links[0].lag() == 0 && links[0].state == actors::link_state::running;
-  }));
+  BOOST_REQUIRE_MESSAGE(eventually([&] {
+                          auto links = writer.topo->links();
+                          return !links.empty() && links[0].lag() == 0
+                                 && links[0].state == actors::link_state::running;
+                        }),
+                        writer.link_status());
   // Each refused client says why, and gets nothing.
   auto refusal_of = [&](const std::string& name, const actors::sync_policy& p) {
     client c{*sys, dir.path(), name};
