@@ -128,6 +128,9 @@ void add_relay_command(CLI::App& app, int& exit_code) {
                   "Scheduler threads (runs with scheduled databases)")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
+  cmd->add_option("--low-latency", opts->low_latency,
+                  "Idle scheduler workers keep polling (false: they sleep)")
+    ->capture_default_str();
   cmd->add_option("--placement", opts->placements,
                   "Where the database actors run: detached, scheduled or both")
     ->check(CLI::IsMember({"detached", "scheduled", "both"}))

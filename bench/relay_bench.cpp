@@ -73,7 +73,8 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
                   {"throughput_ops", o.throughput_ops},
                   {"scheduler_threads", o.threads},
                   {"scheduled_placement_threads", o.scheduled_threads},
-                  {"placements", o.placements}};
+                  {"placements", o.placements},
+                  {"low_latency", o.low_latency}};
   scratch_dir dir{o.dir};
 
   log << "raw Unix-socket ping-pong\n";
@@ -91,7 +92,7 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
       continue;
     runtime::scheduler_options sched;
     sched.threads = where == actors::placement::detached ? o.threads : o.scheduled_threads;
-    sched.low_latency = true;
+    sched.low_latency = o.low_latency;
     runtime::system_config cfg{sched};
     cfg.load<caf::io::middleman>();
     cfg.set("middleman.enable-automatic-connections", false);

@@ -22,6 +22,9 @@ struct relay_bench_options {
   // (actors::placement::scheduled): everything runs on the scheduler, so
   // both cores are its own.
   std::size_t scheduled_threads = 2;
+  // Idle scheduler workers keep polling (lower latency, busy cores) or
+  // back off and sleep.
+  bool low_latency = true;
   // Which placements to run: "detached", "scheduled" or "both".
   std::string placements = "both";
   std::filesystem::path dir; // parent of the scratch stores; empty: system temp
