@@ -189,12 +189,16 @@ void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = 
 // Reads what the sink lacks from the source's op log, at most a batch that
 // fits the window. Live ops go to `held` meanwhile, so the room does not
 // shrink before the result is in.
+// The read is an urgent message, like the start-up requests: it must not
+// queue behind the writes waiting in the source's mailbox (under a write
+// backlog the sink would get nothing until the last of them is made).
 void catch_up(relay_pointer self) {
   auto& st = self->state;
   st.needs_catch_up = false;
   st.ops_since_in_flight = true;
   std::uint64_t limit = std::min<std::size_t>(st.options.max_batch, st.room());
-  self->request(st.source, caf::infinite, ops_since_atom_v, st.sent, limit)
+  self->request<caf::message_priority::high>(st.source, caf::infinite, ops_since_atom_v,
+                                                  st.sent, limit)
     .then(
       [self, limit, asked = st.sent](std::vector<op>& ops) {
         auto& st = self->state;
@@ -348,12 +352,13 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
         pump(self);
       },
       fail);
-  self->request(st.source, caf::infinite, version_atom_v)
+  self->request<caf::message_priority::high>(st.source, caf::infinite, version_atom_v)
     .then([self](version_vector& v) { self->state.source_known.merge(v); }, fail);
-  self->request(st.source, caf::infinite, node_atom_v)
+  self->request<caf::message_priority::high>(st.source, caf::infinite, node_atom_v)
     .then([self](node_id id) { self->state.source_id = id; }, fail);
   change_listener listener = caf::actor_cast<relay_impl>(self);
-  self->request(st.source, caf::infinite, subscribe_atom_v, listener)
+  self->request<caf::message_priority::high>(st.source, caf::infinite, subscribe_atom_v,
+                                            listener)
     .then(
       [self](std::uint64_t id) {
         auto& st = self->state;

@@ -222,11 +222,11 @@ void established(link_broker* self) {
 // Local node id and version, then `next`.
 template <class F>
 void with_local_state(link_broker* self, F next) {
-  self->request(self->state.db, hello_timeout, node_atom_v)
+  self->request<caf::message_priority::high>(self->state.db, hello_timeout, node_atom_v)
     .then(
       [self, next](node_id id) {
         self->state.local_node = id;
-        self->request(self->state.db, hello_timeout, version_atom_v)
+        self->request<caf::message_priority::high>(self->state.db, hello_timeout, version_atom_v)
           .then(
             [self, next](version_vector& have) {
               self->state.local_have = std::move(have);

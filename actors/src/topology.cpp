@@ -548,7 +548,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
       entry.info.db = db;
       nodes.emplace(name, std::move(entry));
       auto rp = self->make_response_promise<node_id>();
-      self->request(db, db_timeout, node_atom_v)
+      self->request<caf::message_priority::high>(db, db_timeout, node_atom_v)
         .then(
           [self, rp, name](node_id id) mutable {
             auto i = self->state.nodes.find(name);
@@ -649,7 +649,7 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
           done();
           continue;
         }
-        self->request((*out)[i].db, db_timeout, version_atom_v)
+        self->request<caf::message_priority::high>((*out)[i].db, db_timeout, version_atom_v)
           .then(
             [out, i, done](const version_vector& v) mutable {
               (*out)[i].version_total = v.total();
@@ -1140,7 +1140,7 @@ bool topology::wait_until_synced(std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys_};
   auto version_of = [&](const database_actor& db, version_vector& out) {
     bool ok = false;
-    self->request(db, timeout_, version_atom_v)
+    self->request<caf::message_priority::high>(db, timeout_, version_atom_v)
       .receive(
         [&](version_vector& v) {
           out = std::move(v);

@@ -23,6 +23,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unistd.h>
@@ -138,6 +140,26 @@ struct replica {
   actors::database_actor actor;
   node_id id = 0;
 };
+
+// When a database's changes were seen: the first and the last
+// notification, and how many changes in all.
+struct change_clock {
+  std::mutex mu;
+  std::optional<std::chrono::steady_clock::time_point> first, last;
+  std::size_t changes = 0;
+};
+
+actors::change_listener::behavior_type clock_listener(actors::change_listener::pointer,
+                                                      std::shared_ptr<change_clock> clock) {
+  return {[clock](const std::vector<change>& cs) {
+    std::lock_guard<std::mutex> g{clock->mu};
+    auto now = std::chrono::steady_clock::now();
+    if (!clock->first)
+      clock->first = now;
+    clock->last = now;
+    clock->changes += cs.size();
+  }};
+}
 
 struct relay_fixture {
   ::blaze::runtime::system_config cfg{runtime::scheduler_options{2, false}};
@@ -483,6 +505,40 @@ BOOST_AUTO_TEST_CASE(replacement_relay_resumes_from_the_sink_version) {
   // the sink's version (same mailbox, earlier): nothing is sent twice.
   BOOST_TEST(probe->duplicates == 0u);
   BOOST_TEST(probe->applied == std::size_t{total});
+}
+
+// A relay's reads of the source (its subscription, the op log) do not
+// queue behind the writes waiting in the source's mailbox: under a write
+// backlog the sink gets ops while the source is still writing, instead of
+// after the last write.
+BOOST_AUTO_TEST_CASE(a_relay_does_not_wait_behind_the_sources_write_backlog) {
+  auto a = open("a");
+  auto b = open("b");
+  auto on_a = std::make_shared<change_clock>();
+  auto on_b = std::make_shared<change_clock>();
+  auto la = sys.spawn(clock_listener, on_a);
+  auto lb = sys.spawn(clock_listener, on_b);
+  ask<std::uint64_t>(a.actor, subscribe_atom_v, la);
+  ask<std::uint64_t>(b.actor, subscribe_atom_v, lb);
+  constexpr std::size_t total = 30000;
+  for (std::size_t i = 0; i < total; ++i)
+    put_async(a, "c", "r" + std::to_string(i), field_map{{"i", static_cast<std::int64_t>(i)}});
+  relay(a, b.actor);
+  BOOST_REQUIRE(eventually([&] { return version(b).get(a.id) == std::uint64_t{total}; }, 120s));
+  BOOST_REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> g{on_b->mu};
+    return on_b->changes == total;
+  }));
+  std::lock_guard<std::mutex> ga{on_a->mu};
+  std::lock_guard<std::mutex> gb{on_b->mu};
+  BOOST_REQUIRE(on_a->changes == total);
+  using ms = std::chrono::duration<double, std::milli>;
+  BOOST_TEST_MESSAGE("A wrote for " << ms(*on_a->last - *on_a->first).count()
+                     << " ms; B's first op came " << ms(*on_b->first - *on_a->first).count()
+                     << " ms after A's first write");
+  BOOST_TEST((*on_b->first < *on_a->last));
+  self->send_exit(la, caf::exit_reason::user_shutdown);
+  self->send_exit(lb, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
