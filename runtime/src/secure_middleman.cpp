@@ -476,6 +476,29 @@ public:
     return doorman::new_connection(&mpx, hdl);
   }
 
+  void graceful_shutdown() override {
+    // remove_from_loop() below may drop the acceptor's reference to us and
+    // detach() then the broker's: stay alive until the shutdown is done.
+    caf::intrusive_ptr<secure_doorman> self{this};
+    net::doorman_impl::graceful_shutdown();
+  }
+
+  // CAF 0.17.6's acceptor holds a strong reference to its doorman from
+  // activate() until the multiplexer calls removed_from_loop(read) for it
+  // (a cycle: the doorman owns the acceptor). The multiplexer queues socket
+  // registrations per fd and squashes them: a del() that arrives while the
+  // add() is still queued cancels both, the socket never enters epoll, and
+  // removed_from_loop is never called. That happens when the BASP broker
+  // handles publish and unpublish in one run (secure_publish answers before
+  // the broker has seen the doorman), and the doorman leaked. eventbf() is
+  // what the loop has registered for the socket: 0 while the add is queued.
+  void remove_from_loop() override {
+    bool registered = acceptor_.eventbf() != 0;
+    net::doorman_impl::remove_from_loop();
+    if (!registered)
+      acceptor_.removed_from_loop(net::operation::read);
+  }
+
 private:
   channel_options options_;
   watch_ptr watch_;
