@@ -130,9 +130,12 @@ inline measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir,
   return m;
 }
 
+// `from_log` (in process only): how many of the ops the relay read back
+// from A's op log instead of forwarding them from A's change notifications.
 inline measurement relay_throughput(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
                                     transport how,
-                                    actors::placement where = actors::placement::detached) {
+                                    actors::placement where = actors::placement::detached,
+                                    std::uint64_t* from_log = nullptr) {
   pair_of_databases p{sys, dir, pair_tag("throughput", how, where), n, how, where};
   phase_timer timer;
   for (std::uint64_t i = 1; i <= n; ++i)
@@ -142,6 +145,13 @@ inline measurement relay_throughput(caf::actor_system& sys, const scratch_dir& d
   measurement m;
   m.timing = timer.elapsed();
   m.ops = n;
+  if (from_log && how == transport::in_process) {
+    caf::scoped_actor self{sys};
+    self->request(caf::actor_cast<actors::relay_actor>(p.relay), std::chrono::seconds(10),
+                  stats_atom_v)
+      .receive([&](const relay_stats& s) { *from_log = s.ops_from_log; },
+               [&](caf::error& e) { throw std::runtime_error("relay stats: " + sys.render(e)); });
+  }
   return m;
 }
 

@@ -129,7 +129,12 @@ void add_relay_command(CLI::App& app, int& exit_code) {
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
   cmd->add_option("--low-latency", opts->low_latency,
-                  "Idle scheduler workers keep polling (false: they sleep)")
+                  "Runs with detached databases: idle scheduler workers keep polling "
+                  "(false: they block until woken)")
+    ->capture_default_str();
+  cmd->add_option("--scheduled-low-latency", opts->scheduled_low_latency,
+                  "Runs with scheduled databases: idle scheduler workers keep polling "
+                  "(false: they block until woken)")
     ->capture_default_str();
   cmd->add_option("--placement", opts->placements,
                   "Where the database actors run: detached, scheduled or both")
@@ -161,13 +166,13 @@ void add_remote_command(CLI::App& app, int& exit_code) {
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
   cmd->add_option("--low-latency", opts->low_latency,
-                  "Idle scheduler workers of the clients keep polling (false: they sleep)")
+                  "Idle scheduler workers of the clients keep polling (false: they block until woken)")
     ->capture_default_str();
   cmd->add_option("--node-threads", opts->node_threads, "Scheduler threads of the node")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
   cmd->add_option("--node-low-latency", opts->node_low_latency,
-                  "Idle scheduler workers of the node keep polling (false: they sleep)")
+                  "Idle scheduler workers of the node keep polling (false: they block until woken)")
     ->capture_default_str();
   cmd->add_option("--placement", opts->placement,
                   "Where the clients' database actors run: detached or scheduled")

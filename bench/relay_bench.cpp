@@ -74,7 +74,8 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
                   {"scheduler_threads", o.threads},
                   {"scheduled_placement_threads", o.scheduled_threads},
                   {"placements", o.placements},
-                  {"low_latency", o.low_latency}};
+                  {"low_latency", o.low_latency},
+                  {"scheduled_low_latency", o.scheduled_low_latency}};
   scratch_dir dir{o.dir};
 
   log << "raw Unix-socket ping-pong\n";
@@ -85,6 +86,7 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
     transport how;
     actors::placement where;
     measurement latency, throughput;
+    std::uint64_t from_log = 0; // in process: ops the relay read back from A's op log
   };
   std::vector<result_of> results;
   for (auto where : {actors::placement::detached, actors::placement::scheduled}) {
@@ -92,7 +94,8 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
       continue;
     runtime::scheduler_options sched;
     sched.threads = where == actors::placement::detached ? o.threads : o.scheduled_threads;
-    sched.low_latency = o.low_latency;
+    sched.low_latency =
+      where == actors::placement::detached ? o.low_latency : o.scheduled_low_latency;
     runtime::system_config cfg{sched};
     cfg.load<caf::io::middleman>();
     cfg.set("middleman.enable-automatic-connections", false);
@@ -103,9 +106,14 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
       auto lat = relay_latency(sys, dir, o.latency_samples, how, where);
       log << "  p50 " << us(lat.latency.p50_ns) << ", p99 " << us(lat.latency.p99_ns) << "\n";
       log << name << ": throughput\n";
-      auto tput = relay_throughput(sys, dir, o.throughput_ops, how, where);
-      log << "  " << format_rate(tput.ops_per_s()) << " ops/s\n";
-      results.push_back({how, where, lat, tput});
+      std::uint64_t from_log = 0;
+      auto tput = relay_throughput(sys, dir, o.throughput_ops, how, where, &from_log);
+      log << "  " << format_rate(tput.ops_per_s()) << " ops/s, "
+          << format_rate(tput.timing.process_cpu_s * 1e6 / tput.ops) << " µs cpu/op (process)";
+      if (how == transport::in_process)
+        log << ", " << format_rate(from_log) << " ops read back from A's op log";
+      log << "\n";
+      results.push_back({how, where, lat, tput, from_log});
     }
   }
 
@@ -136,6 +144,10 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
     bool met = res.throughput.ops_per_s() >= throughput_goal;
     row.notes = "puts on A until B has them all; goal ≥ " + format_rate(throughput_goal)
                 + " ops/s: " + (met ? "met" : "MISSED");
+    if (res.how == transport::in_process) {
+      row.notes += "; " + format_rate(res.from_log) + " ops read back from A's op log";
+      row.details["ops_read_back_from_log"] = res.from_log;
+    }
     row.details["measurement"] = res.throughput;
     r.rows.push_back(std::move(row));
   }

@@ -22,9 +22,16 @@ struct relay_bench_options {
   // (actors::placement::scheduled): everything runs on the scheduler, so
   // both cores are its own.
   std::size_t scheduled_threads = 2;
-  // Idle scheduler workers keep polling (lower latency, busy cores) or
-  // back off and sleep.
-  bool low_latency = true;
+  // Idle scheduler workers keep polling (work stealing: lower latency,
+  // busy cores) or block until woken (sharing), for the runs with detached
+  // and with scheduled databases. Measured on a 2-core VM (2026-11-29,
+  // alternating runs): with detached databases, blocking workers gave
+  // p50 169-183 µs in process against 230-297 µs polling, and 95-107k ops/s
+  // against 63-80k (a polling worker takes a core from the database
+  // threads); with scheduled databases polling is faster in process
+  // (p50 60-63 µs against 81-101 µs).
+  bool low_latency = false;
+  bool scheduled_low_latency = true;
   // Which placements to run: "detached", "scheduled" or "both".
   std::string placements = "both";
   std::filesystem::path dir; // parent of the scratch stores; empty: system temp

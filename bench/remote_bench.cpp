@@ -350,11 +350,11 @@ report run_remote_bench(const remote_bench_options& o, std::ostream& log) {
   auto binary = find_node_binary(o.node_binary);
   const std::string client_sched =
     std::to_string(o.threads) + " scheduler thread(s), "
-    + (o.low_latency ? "polling when idle (low latency)" : "sleeping when idle") + ", "
+    + (o.low_latency ? "polling when idle (low latency)" : "blocking when idle") + ", "
     + o.placement + " databases";
   const std::string node_sched =
     std::to_string(o.node_threads) + " scheduler thread(s), "
-    + (o.node_low_latency ? "polling when idle (low latency)" : "sleeping when idle") + ", "
+    + (o.node_low_latency ? "polling when idle (low latency)" : "blocking when idle") + ", "
     + o.node_placement + " databases";
   report r;
   r.suite = "remote";

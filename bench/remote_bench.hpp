@@ -21,9 +21,11 @@ struct remote_bench_options {
   // 2-core machine a second polling worker only takes CPU from them and
   // from the node.
   std::size_t threads = 1;
-  // Idle workers of the clients keep polling (as in the relay bench), or
-  // back off and sleep (as blaze-node's do).
-  bool low_latency = true;
+  // Idle workers of the clients keep polling, or block until woken (as
+  // blaze-node's do by default). Three processes share the cores here: on
+  // a 2-core VM (2026-11-29, alternating runs) blocking clients gave p50
+  // 612-619 µs, polling clients 685-741 µs.
+  bool low_latency = false;
   // The node's scheduler ([node] threads and low_latency in its config).
   std::size_t node_threads = 2;
   bool node_low_latency = false;

@@ -95,6 +95,7 @@ struct relay_state {
 
   std::uint64_t ops_relayed = 0;
   std::uint64_t batches = 0;
+  std::uint64_t ops_from_log = 0;
 
   // The relay of the opposite direction (in-process bidirectional links),
   // and the source's node id (its ops need no note: the partner never
@@ -118,6 +119,7 @@ struct relay_state {
     s.ops_relayed = ops_relayed;
     s.batches = batches;
     s.acked = acked;
+    s.ops_from_log = ops_from_log;
     for (auto& [origin, seq] : source_known.entries())
       if (origin != sink_id.value_or(0) && seq > acked.get(origin))
         s.lag += seq - acked.get(origin);
@@ -220,6 +222,7 @@ void catch_up(relay_pointer self) {
           st.advance(o);
           batch.push_back(std::move(o));
         }
+        st.ops_from_log += batch.size();
         // A full read that made no progress (only ops beyond gaps) would
         // return the same ops again: wait for the gap to fill instead.
         // (`sent` may also have moved meanwhile, past the sink's own ops.)

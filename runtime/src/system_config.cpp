@@ -33,13 +33,18 @@ system_config::system_config(const scheduler_options& options) : scheduling_(opt
   scheduling_.threads = threads;
   set("scheduler.max-threads", threads);
   if (options.low_latency) {
-    // Spin instead of sleeping between polls of an empty queue.
+    // Work stealing, spinning instead of sleeping between polls of an
+    // empty queue: a message is picked up at once, for a core per idle
+    // worker.
+    set("scheduler.policy", caf::atom("stealing"));
     set("work-stealing.moderate-sleep-duration", caf::timespan{0});
     set("work-stealing.relaxed-sleep-duration", caf::timespan{0});
   } else {
-    set("work-stealing.aggressive-poll-attempts", 100);
-    set("work-stealing.moderate-poll-attempts", 100);
-    set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(10)});
+    // One shared queue; idle workers block on it and are woken when a
+    // message arrives. CAF 0.17's work stealing cannot wake a sleeping
+    // worker: it sleeps out its poll interval (up to 10 ms here) while a
+    // message waits, which made a sync server hop cost hundreds of µs.
+    set("scheduler.policy", caf::atom("sharing"));
   }
 }
 

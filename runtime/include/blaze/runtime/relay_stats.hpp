@@ -12,17 +12,22 @@
 namespace blaze {
 
 // Ops delivered, ops the sink still lacks (per the last known source
-// version), apply batches acknowledged, and the sink's acknowledged version.
+// version), apply batches acknowledged, the sink's acknowledged version,
+// and how many of the ops sent were read back from the source's op log
+// (at start-up, or because the relay fell behind the live changes) rather
+// than forwarded from its change notifications.
 struct relay_stats {
   std::uint64_t ops_relayed = 0;
   std::uint64_t lag = 0;
   std::uint64_t batches = 0;
   version_vector acked;
+  std::uint64_t ops_from_log = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, relay_stats& x) {
-  return f(caf::meta::type_name("blaze.relay_stats"), x.ops_relayed, x.lag, x.batches, x.acked);
+  return f(caf::meta::type_name("blaze.relay_stats"), x.ops_relayed, x.lag, x.batches, x.acked,
+           x.ops_from_log);
 }
 
 } // namespace blaze

@@ -15,8 +15,10 @@ namespace blaze::runtime {
 struct scheduler_options {
   // Worker threads; 0 picks the number of cores (at least 2).
   std::size_t threads = 0;
-  // true: idle workers keep polling without sleeping, which trades CPU for
-  // message latency (benchmarks, relays). false: they back off and sleep.
+  // true: idle workers keep polling without sleeping (work stealing),
+  // which trades a core per idle worker for message latency (benchmarks,
+  // relays). false: idle workers block and are woken by the next message
+  // (CAF's sharing policy): no CPU while idle, a thread wake-up per hop.
   bool low_latency = false;
 };
 

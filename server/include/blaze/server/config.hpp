@@ -80,7 +80,8 @@ struct node_config {
   std::uint16_t listen_port = 7420; // 0: any free port
   std::string secret;               // clients of the status endpoint must prove it
   // Scheduler: worker threads (0: one per core, at least 2), and whether
-  // idle workers keep polling (lower latency, a busy core) or sleep.
+  // idle workers keep polling (lower latency, a busy core) or block until
+  // a message wakes them.
   std::size_t threads = 2;
   bool low_latency = false;
   // Where database actors run: "detached" (a thread each, the default) or
