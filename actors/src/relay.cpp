@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -82,12 +83,14 @@ struct relay_state {
   // The newest seq of each origin the source is known to hold (for lag).
   version_vector source_known;
 
-  // In-order live ops waiting to leave; with the ops in flight, at most a
-  // window, and at most max_batch (they leave as one batch).
-  std::vector<op> queue;
+  // In-order live ops waiting to leave: they leave in batches as the
+  // window opens. With the ops in flight, at most two windows; only beyond
+  // that are ops read back from the op log (a sink that falls behind for a
+  // moment, a compaction, a preempted thread, costs no reads of the source).
+  std::deque<op> queue;
   bool flush_pending = false;
   // Live ops that arrived during a read of the op log, sorted out against
-  // its result; at most max_batch.
+  // its result; at most a window.
   std::vector<op> held;
   bool ops_since_in_flight = false;
   // Set when an op could not be forwarded live: read the op log next.
@@ -105,6 +108,8 @@ struct relay_state {
 
   static inline const char* name = "blaze.relay";
 
+  // Live ops may join the queue.
+  bool may_queue() const { return in_flight_ops + queue.size() < 2 * std::size_t{options.window}; }
   // Ops that may still be sent before the window is full.
   std::size_t room() const {
     return in_flight_ops >= options.window ? 0 : options.window - in_flight_ops;
@@ -229,7 +234,10 @@ void catch_up(relay_pointer self) {
         bool full = ops.size() >= limit && st.sent != asked;
         if (full)
           st.needs_catch_up = true;
-        // Live ops that came in meanwhile join the batch when they follow on.
+        // Live ops that came in meanwhile join the batch when they follow
+        // on, then the queue: the relay is back to forwarding live ops
+        // after one read, even while the source writes faster than a
+        // batch per read.
         for (auto& o : st.held) {
           if (o.origin == *st.sink_id) {
             if (st.advance(o) && o.seq > st.acked.get(o.origin))
@@ -238,18 +246,21 @@ void catch_up(relay_pointer self) {
             continue;
           } else if (batch.size() < limit && st.advance(o)) {
             batch.push_back(std::move(o));
+          } else if (st.may_queue() && st.advance(o)) {
+            st.queue.push_back(std::move(o));
           } else {
             st.needs_catch_up = true;
           }
         }
         st.held.clear();
         if (batch.empty()) {
-          if (!full && !st.needs_catch_up)
+          if (!full && !st.needs_catch_up && st.queue.empty())
             report(self);
           pump(self);
           return;
         }
-        send_batch(self, std::move(batch), !full);
+        send_batch(self, std::move(batch), !full && st.queue.empty());
+        pump(self);
       },
       [self](caf::error& e) { self->quit(std::move(e)); });
 }
@@ -260,10 +271,11 @@ void pump(relay_pointer self) {
   auto& st = self->state;
   if (!st.ready() || st.ops_since_in_flight || !st.may_send())
     return;
-  if (!st.queue.empty()) {
-    // Admitted only while they fit the window with what is in flight.
-    std::vector<op> batch;
-    batch.swap(st.queue);
+  while (!st.queue.empty() && st.may_send()) {
+    auto n = std::min<std::size_t>({st.queue.size(), st.options.max_batch, st.room()});
+    std::vector<op> batch{std::make_move_iterator(st.queue.begin()),
+                          std::make_move_iterator(st.queue.begin() + n)};
+    st.queue.erase(st.queue.begin(), st.queue.begin() + n);
     send_batch(self, std::move(batch));
   }
   if (st.queue.empty() && st.needs_catch_up && st.may_send())
@@ -298,16 +310,15 @@ void on_change(relay_pointer self, const change& c) {
   // During a read of the op log, `sent` is about to move: hold the op
   // until the result is in.
   if (st.ops_since_in_flight) {
-    if (st.held.size() < st.options.max_batch)
+    if (st.held.size() < st.options.window)
       st.held.push_back(o);
     else
       st.needs_catch_up = true;
     return;
   }
-  // Forward live only when it is the next op of its origin and the window
+  // Forward live only when it is the next op of its origin and the queue
   // has room; otherwise the op log has it.
-  if (st.queue.size() >= st.options.max_batch || st.queue.size() >= st.room()
-      || o.seq != st.sent.get(o.origin) + 1) {
+  if (!st.may_queue() || o.seq != st.sent.get(o.origin) + 1) {
     st.needs_catch_up = true;
     pump(self);
   } else {
