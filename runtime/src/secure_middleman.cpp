@@ -409,6 +409,9 @@ public:
   std::vector<char>& rd_buf() override { return stream_.rd_buf(); }
 
   void graceful_shutdown() override {
+    // remove_from_loop() below may drop the stream's reference to us and
+    // detach() then the broker's: stay alive until the shutdown is done.
+    caf::intrusive_ptr<secure_scribe> self{this};
     stream_.graceful_shutdown();
     detach(&stream_.backend(), false);
   }
@@ -426,7 +429,26 @@ public:
   }
 
   void add_to_loop() override { stream_.activate(this); }
-  void remove_from_loop() override { stream_.passivate(); }
+
+  // The doorman's leak (see secure_doorman::remove_from_loop), for scribes:
+  // CAF 0.17.6's stream holds a strong reference to its scribe from
+  // start()/activate() until the multiplexer calls removed_from_loop(read)
+  // for it (a cycle: the scribe owns the stream). The multiplexer squashes
+  // a del() queued while the add() of the same socket is still queued, so a
+  // scribe launched and closed in one multiplexer run (BASP accepts or
+  // connects it, configure_read launches it, and the broker stops in that
+  // run) never had its read side in epoll, removed_from_loop(read) never
+  // came, and the scribe leaked with its channel and its socket. The write
+  // registration launch() queues too is not squashed by the del of the read
+  // side: it stays queued and the stream drops that reference when the
+  // write is done. The read bit of eventbf() is what the loop has
+  // registered: 0 while the add is queued (or after the read side left).
+  void remove_from_loop() override {
+    bool reading = (stream_.eventbf() & net::input_mask) != 0;
+    stream_.passivate();
+    if (!reading)
+      stream_.removed_from_loop(net::operation::read);
+  }
 
 private:
   void launch() {

@@ -28,7 +28,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -188,6 +192,37 @@ long long ms_until_closed(int fd, std::chrono::milliseconds limit) {
         .count();
   }
   return -1;
+}
+
+// Whether this process still has a TCP socket open whose local port is
+// `port` (a listening or an accepted one): /proc/net/tcp maps sockets to
+// inodes, /proc/self/fd names the socket inodes this process holds.
+bool holds_socket_on_port(std::uint16_t port) {
+  std::set<std::string> inodes;
+  for (auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0)
+      inodes.insert(target.substr(8, target.size() - 9));
+  }
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in{table};
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+      std::istringstream fields{line};
+      std::string sl, local, remote, st, queues, timer, retransmits, uid, timeout, inode;
+      fields >> sl >> local >> remote >> st >> queues >> timer >> retransmits >> uid >> timeout
+        >> inode;
+      auto colon = local.rfind(':');
+      if (colon == std::string::npos || inodes.count(inode) == 0)
+        continue;
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port)
+        return true;
+    }
+  }
+  return false;
 }
 
 // A TCP forwarder between the test and the peer that records every byte
@@ -495,6 +530,57 @@ BOOST_FIXTURE_TEST_CASE(no_plaintext_crosses_the_wire, client_fixture) {
   BOOST_TEST(wire.find("replies_to") == std::string::npos);
   BOOST_TEST(wire.find("@str") == std::string::npos);
   BOOST_TEST(peer.stop());
+}
+
+// CAF 0.17.6's stream holds a reference to its scribe from launch until the
+// multiplexer reports the read registration removed. The multiplexer queues
+// registrations and squashes an add and a del of one socket queued in the
+// same run, so a connection that is launched and closed in one run never
+// enters epoll, that report never comes, and the scribe leaked with its
+// socket and channel. Here the multiplexer is held (by a function posted to
+// it) while a client connects and the system begins to stop: its next run
+// accepts the connection (BASP launches the scribe) and then stops the BASP
+// broker, which closes it. The ready list of epoll is in the order the
+// sockets became ready, hence the two hops through the multiplexer's own
+// queue first: the run that held it then starts with the pipe (through
+// which it was posted) no longer ready.
+BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_system_stops_is_closed) {
+  std::atomic<int> stage{0}; // 1: the multiplexer is held; 2: the system stops
+  std::uint16_t published = 0;
+  int client = -1;
+  {
+    client_config cfg;
+    caf::actor_system sys{cfg};
+    auto local = sys.spawn([]() -> echo_actor::behavior_type {
+      return {
+        [](blaze_test::echo_atom, std::string& text) { return std::move(text); },
+        [](blaze_test::pid_atom) { return static_cast<std::int32_t>(::getpid()); },
+      };
+    });
+    auto port = blaze::runtime::secure_publish(sys, local, 0, secret);
+    BOOST_TEST_REQUIRE(port.ok(), (port.ok() ? "" : port.error().to_string()));
+    published = *port;
+    auto& mpx = sys.middleman().backend();
+    auto hold = [&stage] {
+      stage = 1;
+      auto give_up = std::chrono::steady_clock::now() + 10s;
+      while (stage < 2 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+      // Until the system has asked the multiplexer to stop the broker.
+      std::this_thread::sleep_for(300ms);
+    };
+    mpx.post([&mpx, hold] { mpx.post([&mpx, hold] { mpx.post(hold); }); });
+    for (int i = 0; i < 10000 && stage < 1; ++i)
+      std::this_thread::sleep_for(1ms);
+    BOOST_TEST_REQUIRE(stage.load() == 1);
+    client = connect_loopback(published);
+    BOOST_TEST(client >= 0);
+    caf::anon_send_exit(local, caf::exit_reason::user_shutdown);
+    stage = 2;
+  }
+  BOOST_TEST(!holds_socket_on_port(published)); // the accepted socket went with its scribe
+  if (client >= 0)
+    ::close(client);
 }
 
 BOOST_FIXTURE_TEST_CASE(publishing_and_connecting_need_the_module_and_a_secret, client_fixture) {
