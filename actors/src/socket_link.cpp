@@ -7,8 +7,13 @@
 
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/intrusive_ptr.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/doorman_impl.hpp>
+#include <caf/io/network/native_socket.hpp>
+#include <caf/io/network/scribe_impl.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <algorithm>
@@ -45,6 +50,113 @@ constexpr auto hello_timeout = 10s;
 using hello_deadline_atom = caf::atom_constant<caf::atom("linkddl")>;
 constexpr hello_deadline_atom hello_deadline_atom_v{};
 constexpr std::size_t read_chunk = 64 * 1024;
+
+// --- the sockets of the links in CAF's multiplexer -------------------------------
+
+namespace net = caf::io::network;
+
+// CAF 0.17.6's own scribe (scribe_impl) leaks when it is launched and closed
+// in one multiplexer run, the flaw runtime/src/secure_middleman.cpp fixes in
+// secure_scribe::remove_from_loop: the stream holds a strong reference to
+// its scribe from launch (configure_read) until the multiplexer reports its
+// read registration removed (removed_from_loop(read)), a cycle, since the
+// scribe owns the stream. The multiplexer queues registrations per socket
+// and squashes them: a del() queued while the add() is still queued cancels
+// both, the socket never enters epoll, and that report never comes. A link
+// that ends in the run that started it (an accepted link whose database has
+// already stopped, as when a node shuts down) kept its scribe, its buffers
+// and its socket for the rest of the process. The read bit of eventbf() is
+// what the loop has registered: without it, the reference is dropped here.
+// (The write registration a flush queues is not squashed by the del of the
+// read side: the stream drops that reference when the write is done.)
+class link_scribe final : public net::scribe_impl {
+public:
+  using net::scribe_impl::scribe_impl;
+
+  void graceful_shutdown() override {
+    // remove_from_loop() below may drop the stream's reference to us and
+    // detach() then the broker's: stay alive until the shutdown is done.
+    caf::intrusive_ptr<link_scribe> self{this};
+    net::scribe_impl::graceful_shutdown();
+  }
+
+  void remove_from_loop() override {
+    bool reading = (stream_.eventbf() & net::input_mask) != 0;
+    net::scribe_impl::remove_from_loop();
+    if (!reading)
+      stream_.removed_from_loop(net::operation::read); // a no-op if never launched
+  }
+};
+
+caf::intrusive_ptr<link_scribe> make_link_scribe(net::default_multiplexer& mpx, int fd) {
+  // As CAF's default_multiplexer::new_scribe does (TCP links are tuned
+  // further by tune_tcp).
+  net::keepalive(fd, true);
+  return caf::make_counted<link_scribe>(mpx, fd);
+}
+
+// The same leak for CAF's doorman_impl (secure_doorman::remove_from_loop in
+// the runtime): the acceptor holds a strong reference to its doorman until
+// removed_from_loop(read), so a listener that adds its doorman and closes
+// it in one run (stopped before it first ran) kept both and its listening
+// socket. The acceptor registers nothing but reading: eventbf() is 0 while
+// its add is still queued. Accepted connections get a link_scribe.
+class link_doorman final : public net::doorman_impl {
+public:
+  using net::doorman_impl::doorman_impl;
+
+  bool new_connection() override {
+    auto& accepted = acceptor_.accepted_socket();
+    if (detached()) {
+      // The broker let go of us while this run still held an event for
+      // the listening socket. Nobody takes the accepted socket: close it
+      // (CAF's doorman_impl leaves it open).
+      net::close_socket(accepted);
+      accepted = net::invalid_native_socket;
+      return false;
+    }
+    auto& mpx = acceptor_.backend();
+    auto scribe = make_link_scribe(mpx, accepted);
+    auto hdl = scribe->hdl();
+    parent()->add_scribe(std::move(scribe));
+    return doorman::new_connection(&mpx, hdl);
+  }
+
+  void graceful_shutdown() override {
+    // As in link_scribe: remove_from_loop() may drop the last references.
+    caf::intrusive_ptr<link_doorman> self{this};
+    net::doorman_impl::graceful_shutdown();
+  }
+
+  void remove_from_loop() override {
+    bool registered = acceptor_.eventbf() != 0;
+    net::doorman_impl::remove_from_loop();
+    if (!registered)
+      acceptor_.removed_from_loop(net::operation::read);
+  }
+};
+
+// add_scribe(fd) and add_doorman(fd) with the servants above. The brokers
+// run on CAF's default multiplexer; should another backend be configured,
+// its own servants are used.
+caf::io::connection_handle add_link_scribe(caf::io::abstract_broker* self, int fd) {
+  auto* mpx = dynamic_cast<net::default_multiplexer*>(&self->backend());
+  if (mpx == nullptr)
+    return self->add_scribe(fd);
+  auto scribe = make_link_scribe(*mpx, fd);
+  auto hdl = scribe->hdl();
+  self->add_scribe(std::move(scribe));
+  return hdl;
+}
+
+void add_link_doorman(caf::io::abstract_broker* self, int fd) {
+  auto* mpx = dynamic_cast<net::default_multiplexer*>(&self->backend());
+  if (mpx == nullptr) {
+    self->add_doorman(fd);
+    return;
+  }
+  self->add_doorman(caf::make_counted<link_doorman>(*mpx, fd));
+}
 
 // --- one end of a connection ----------------------------------------------------
 
@@ -832,9 +944,15 @@ caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle co
       self->state.peer_uid = static_cast<std::uint32_t>(cred.uid);
   }
   self->state.served = std::move(served);
+  auto bhvr = link_behavior(self, conn, std::move(options));
+  // Monitored after link_behavior sent the hello deadline request to the
+  // link itself, so that a down message from a database already gone comes
+  // after it: a link that ends at once has consumed that request. (A broker
+  // keeps what is left in its mailbox after it terminated, and the request
+  // names the link itself as its sender: link and mailbox were never freed.)
   for (auto& [name, addr] : self->state.served)
     monitor_while_alive(self, addr);
-  return link_behavior(self, conn, std::move(options));
+  return bhvr;
 }
 
 // --- the listener -----------------------------------------------------------------
@@ -860,7 +978,7 @@ caf::behavior listener_behavior(listener_broker* self, int fd, std::string path,
   self->state.tcp = tcp;
   self->state.served = std::move(served);
   self->state.options = std::move(options);
-  self->add_doorman(fd);
+  add_link_doorman(self, fd);
   return {
     [self](const caf::io::new_connection_msg& msg) {
       self->fork(accepted_behavior, msg.handle, self->state.served, self->state.options,
@@ -910,7 +1028,7 @@ caf::actor spawn_dialer(caf::actor_system& sys, int fd, database_actor local,
       socklen_t len = sizeof addr;
       self->state.tcp = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
                         && addr.ss_family != AF_UNIX;
-      auto conn = self->add_scribe(fd);
+      auto conn = add_link_scribe(self, fd);
       return dialer_behavior(self, conn, std::move(db), std::move(remote), mode,
                              std::move(options));
     },

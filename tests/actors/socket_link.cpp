@@ -14,16 +14,24 @@
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/io/network/multiplexer.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -45,6 +53,134 @@ fs::path fresh_dir() {
   fs::create_directories(p);
   return p;
 }
+
+// A TCP socket of the machine, from /proc/net/tcp and /proc/net/tcp6.
+struct tcp_socket {
+  std::uint16_t local_port = 0;
+  int state = 0;              // 0x0A: listening
+  unsigned long rx_queue = 0; // of a listening socket: connections not accepted yet
+  std::string inode;
+};
+
+std::vector<tcp_socket> tcp_sockets() {
+  std::vector<tcp_socket> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in{table};
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+      std::istringstream fields{line};
+      std::string sl, local, remote, st, queues, timer, retransmits, uid, timeout, inode;
+      fields >> sl >> local >> remote >> st >> queues >> timer >> retransmits >> uid >> timeout
+        >> inode;
+      auto colon = local.rfind(':');
+      auto rx = queues.find(':');
+      if (colon == std::string::npos || rx == std::string::npos)
+        continue;
+      out.push_back(tcp_socket{static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1),
+                                                                      nullptr, 16)),
+                               std::stoi(st, nullptr, 16),
+                               std::stoul(queues.substr(rx + 1), nullptr, 16), inode});
+    }
+  }
+  return out;
+}
+
+// The inodes of the sockets this process holds open (/proc/self/fd).
+std::set<std::string> open_socket_inodes() {
+  std::set<std::string> inodes;
+  for (auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0)
+      inodes.insert(target.substr(8, target.size() - 9));
+  }
+  return inodes;
+}
+
+// The sockets this process holds open whose local port is `port` (a
+// listening or an accepted one), by inode.
+std::set<std::string> sockets_on_port(std::uint16_t port) {
+  auto open = open_socket_inodes();
+  std::set<std::string> out;
+  for (auto& s : tcp_sockets())
+    if (s.local_port == port && open.count(s.inode) != 0)
+      out.insert(s.inode);
+  return out;
+}
+
+// Whether any of `inodes` is still open in this process. (A socket CAF has
+// shut down has left /proc/net/tcp, a listening one at once, but its file
+// descriptor stays open as long as its owner lives.)
+bool holds_any(const std::set<std::string>& inodes) {
+  auto open = open_socket_inodes();
+  for (auto& i : inodes)
+    if (open.count(i) != 0)
+      return true;
+  return false;
+}
+
+// Waits (up to 5 s) until the socket listening on `port` has a connection
+// waiting to be accepted: from then on its descriptor is ready.
+bool connection_waits_on(std::uint16_t port) {
+  for (int i = 0; i < 5000; ++i) {
+    for (auto& s : tcp_sockets())
+      if (s.local_port == port && s.state == 0x0A && s.rx_queue > 0)
+        return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+int connect_loopback(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+    return fd;
+  if (fd >= 0)
+    ::close(fd);
+  return -1;
+}
+
+// Holds the multiplexer of `sys` (a function posted to it waits) while a
+// test sets a scene; once released, the multiplexer handles all that piled
+// up meanwhile in one run. The function is posted through two hops of the
+// multiplexer's own queue first, so that the run that holds it starts with
+// its pipe (through which the first hop came) no longer ready: sockets that
+// become ready during the hold are then reported in the order they did.
+class multiplexer_hold {
+public:
+  explicit multiplexer_hold(caf::actor_system& sys) {
+    auto& mpx = sys.middleman().backend();
+    auto stage = stage_;
+    auto hold = [stage] {
+      *stage = 1;
+      auto give_up = std::chrono::steady_clock::now() + 10s;
+      while (*stage < 2 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+    };
+    mpx.post([&mpx, hold] { mpx.post([&mpx, hold] { mpx.post(hold); }); });
+    for (int i = 0; i < 10000 && *stage_ < 1; ++i)
+      std::this_thread::sleep_for(1ms);
+  }
+  ~multiplexer_hold() { release(); }
+  bool held() const { return *stage_ == 1; }
+  void release() { *stage_ = 2; }
+
+private:
+  std::shared_ptr<std::atomic<int>> stage_ = std::make_shared<std::atomic<int>>(0);
+};
+
+struct tcp_system_config : runtime::system_config {
+  tcp_system_config() {
+    load<caf::io::middleman>();
+    set("middleman.enable-automatic-connections", false);
+  }
+};
 
 struct link_fixture {
   fs::path dir = fresh_dir();
@@ -274,6 +410,83 @@ BOOST_AUTO_TEST_CASE(redialled_link_resumes_after_the_peer_is_killed) {
   BOOST_REQUIRE_MESSAGE(again.ok(), (again ? "" : again.error().to_string()));
   BOOST_TEST(eventually([&] { return peer->count() == 5000; }));
   stop(*again);
+}
+
+// CAF 0.17.6's stream holds a reference to its scribe from launch until the
+// multiplexer reports the read registration removed, and the multiplexer
+// squashes an add and a del of one socket queued in the same run: a link
+// launched and closed in one run never entered epoll, that report never
+// came, and the scribe leaked with its socket (see socket_link.cpp). Here
+// the served database has stopped (the test keeps its handle, as a node
+// shutting down holds its databases), and the multiplexer is held while a
+// client connects and the listener is told to stop. Its next run accepts
+// the connection (the listener forks a link for it) and stops the listener;
+// the run after starts the link, which finds its database down and ends:
+// launched and closed in one run.
+BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_node_stops_is_closed) {
+  std::uint16_t port = 0;
+  std::set<std::string> listening;
+  int client = -1;
+  {
+    tcp_system_config node_cfg;
+    caf::actor_system node{node_cfg};
+    open_options o;
+    o.kdf_log2_n = 10;
+    auto served = actors::open_database(node, "served", dir / "served", "pw", o);
+    BOOST_REQUIRE(served.ok());
+    actors::socket_link_options options;
+    options.link_secret = "secret";
+    auto listener = actors::serve_tcp(node, "127.0.0.1", 0, {{"served", *served}}, options);
+    BOOST_REQUIRE_MESSAGE(listener.ok(), (listener ? "" : listener.error().to_string()));
+    port = listener->port;
+    listening = sockets_on_port(port);
+    BOOST_TEST(listening.size() == 1u);
+    {
+      caf::scoped_actor self{node};
+      self->send_exit(*served, caf::exit_reason::user_shutdown);
+      self->wait_for(*served);
+    }
+    multiplexer_hold hold{node};
+    BOOST_TEST(hold.held());
+    client = connect_loopback(port);
+    BOOST_TEST(client >= 0);
+    // The listening socket is ready before the multiplexer's pipe, which
+    // the exit message makes ready: the next run accepts first.
+    BOOST_TEST(connection_waits_on(port));
+    caf::anon_send_exit(listener->listener, caf::exit_reason::user_shutdown);
+    hold.release();
+    // The link must start while the database handle is still held (else it
+    // does not watch the database and waits for the hello deadline).
+    for (int i = 0; i < 10000 && node.registry().running() > 0; ++i)
+      std::this_thread::sleep_for(1ms);
+    BOOST_TEST(node.registry().running() == 0u); // the listener and the link ended
+  }
+  BOOST_TEST(sockets_on_port(port).empty()); // the accepted socket went with its scribe
+  BOOST_TEST(!holds_any(listening));
+  if (client >= 0)
+    ::close(client);
+}
+
+// The doorman's side of the same leak: a listener told to stop before it
+// ran adds its doorman and closes it in one run. The listening socket has
+// left /proc/net/tcp once CAF shut it down, so it is looked for by inode.
+BOOST_AUTO_TEST_CASE(a_listener_stopped_before_it_ran_closes_its_socket) {
+  std::set<std::string> listening;
+  {
+    tcp_system_config node_cfg;
+    caf::actor_system node{node_cfg};
+    multiplexer_hold hold{node};
+    BOOST_TEST(hold.held());
+    actors::socket_link_options options;
+    options.link_secret = "secret";
+    auto listener = actors::serve_tcp(node, "127.0.0.1", 0, {}, options);
+    BOOST_TEST_REQUIRE(listener.ok());
+    listening = sockets_on_port(listener->port);
+    BOOST_TEST(listening.size() == 1u);
+    caf::anon_send_exit(listener->listener, caf::exit_reason::user_shutdown);
+    hold.release();
+  }
+  BOOST_TEST(!holds_any(listening)); // the listening socket went with its doorman
 }
 
 BOOST_AUTO_TEST_SUITE_END()
