@@ -194,6 +194,16 @@ long long ms_until_closed(int fd, std::chrono::milliseconds limit) {
   return -1;
 }
 
+// A local echo actor to publish (what the peer process serves).
+echo_actor spawn_echo(caf::actor_system& sys) {
+  return sys.spawn([]() -> echo_actor::behavior_type {
+    return {
+      [](blaze_test::echo_atom, std::string& text) { return std::move(text); },
+      [](blaze_test::pid_atom) { return static_cast<std::int32_t>(::getpid()); },
+    };
+  });
+}
+
 // Whether this process still has a TCP socket open whose local port is
 // `port` (a listening or an accepted one): /proc/net/tcp maps sockets to
 // inodes, /proc/self/fd names the socket inodes this process holds.
@@ -468,12 +478,7 @@ BOOST_AUTO_TEST_CASE(a_client_speaking_another_protocol_is_refused) {
 }
 
 BOOST_FIXTURE_TEST_CASE(unpublishing_closes_the_port, client_fixture) {
-  auto local = sys.spawn([]() -> echo_actor::behavior_type {
-    return {
-      [](blaze_test::echo_atom, std::string& text) { return std::move(text); },
-      [](blaze_test::pid_atom) { return static_cast<std::int32_t>(::getpid()); },
-    };
-  });
+  auto local = spawn_echo(sys);
   auto port = blaze::runtime::secure_publish(sys, local, 0, secret);
   BOOST_TEST_REQUIRE(port.ok(), (port.ok() ? "" : port.error().to_string()));
   int before = connect_loopback(*port);
@@ -551,12 +556,7 @@ BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_system_stops_is_closed) {
   {
     client_config cfg;
     caf::actor_system sys{cfg};
-    auto local = sys.spawn([]() -> echo_actor::behavior_type {
-      return {
-        [](blaze_test::echo_atom, std::string& text) { return std::move(text); },
-        [](blaze_test::pid_atom) { return static_cast<std::int32_t>(::getpid()); },
-      };
-    });
+    auto local = spawn_echo(sys);
     auto port = blaze::runtime::secure_publish(sys, local, 0, secret);
     BOOST_TEST_REQUIRE(port.ok(), (port.ok() ? "" : port.error().to_string()));
     published = *port;
