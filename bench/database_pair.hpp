@@ -45,7 +45,12 @@ struct pair_of_databases {
   caf::actor relay; // the relay, or the dialled link broker (which owns its relay)
   caf::actor listener_socket;
   actors::change_listener listener;
+  // A's ops as B's subscriber is told of them (one message after B's commit)
   std::shared_ptr<arrivals> seen = std::make_shared<arrivals>();
+  // ... as A commits them, and as B commits them: stamped in the committing
+  // threads (commit_stamper)
+  std::shared_ptr<arrivals> committed = std::make_shared<arrivals>();
+  std::shared_ptr<arrivals> visible = std::make_shared<arrivals>();
 
   pair_of_databases(caf::actor_system& s, const scratch_dir& dir, const std::string& tag,
                     std::size_t expected_ops, transport how,
@@ -53,13 +58,17 @@ struct pair_of_databases {
     : sys(s) {
     open_options o;
     o.kdf_log2_n = 10; // the KDF is not what this measures
-    a = must(actors::open_database(sys, "a", dir / ("a-" + tag), "bench", o, where), "open A");
-    b = must(actors::open_database(sys, "b", dir / ("b-" + tag), "bench", o, where), "open B");
+    auto store_a = must(database::open("a", dir / ("a-" + tag), "bench", o), "open A");
+    auto store_b = must(database::open("b", dir / ("b-" + tag), "bench", o), "open B");
+    for (auto& x : {seen, committed, visible}) {
+      x->origin = store_a->id();
+      x->at.assign(expected_ops + 1, bench_clock::time_point{});
+    }
+    store_a->subscribe(commit_stamper(committed));
+    store_b->subscribe(commit_stamper(visible));
+    a = actors::spawn_database(sys, std::move(store_a), where);
+    b = actors::spawn_database(sys, std::move(store_b), where);
     caf::scoped_actor self{sys};
-    self->request(a, std::chrono::seconds(10), node_atom_v)
-      .receive([&](node_id id) { seen->origin = id; },
-               [&](caf::error& e) { throw std::runtime_error("node id: " + sys.render(e)); });
-    seen->at.assign(expected_ops + 1, bench_clock::time_point{});
     listener = sys.spawn(arrival_listener, seen);
     self->request(b, std::chrono::seconds(10), subscribe_atom_v, listener)
       .receive([](std::uint64_t) {},
@@ -108,26 +117,43 @@ inline std::string pair_tag(const char* what, transport how, actors::placement w
          + actors::to_string(where);
 }
 
-inline measurement relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
-                                 transport how,
-                                 actors::placement where = actors::placement::detached) {
+// One write at a time, each awaited, timed two ways.
+struct pair_latency {
+  // The put sent to A until B's subscriber is told: what an application
+  // writing on A and watching B sees, with a message hop at each end.
+  measurement end_to_end;
+  // A's commit until B's commit (both stamped in the committing thread):
+  // the relay's share: forwarding the op and B's apply.
+  latency_summary commit_to_visible;
+};
+
+inline pair_latency relay_latency(caf::actor_system& sys, const scratch_dir& dir, std::size_t n,
+                                  transport how,
+                                  actors::placement where = actors::placement::detached) {
   pair_of_databases p{sys, dir, pair_tag("latency", how, where), n, how, where};
-  latency_recorder lat;
+  latency_recorder lat, relayed;
   lat.reserve(n);
+  relayed.reserve(n);
   phase_timer timer;
   for (std::uint64_t i = 1; i <= n; ++i) {
     auto t0 = bench_clock::now();
     p.put(i);
     if (!p.seen->wait_for(i, std::chrono::seconds(30)))
       throw std::runtime_error("op " + std::to_string(i) + " did not reach B within 30 s");
-    std::lock_guard<std::mutex> g{p.seen->mu};
-    lat.add(t0, p.seen->at[i]);
+    // B's subscriber is told after both commits: both stamps are in.
+    auto on_a = p.committed->when(i);
+    auto on_b = p.visible->when(i);
+    if (on_a == bench_clock::time_point{} || on_b == bench_clock::time_point{} || on_b < on_a)
+      throw std::runtime_error("op " + std::to_string(i) + ": no commit stamp on A or B");
+    relayed.add(on_a, on_b);
+    lat.add(t0, p.seen->when(i));
   }
-  measurement m;
-  m.timing = timer.elapsed();
-  m.ops = n;
-  m.latency = lat.summarize();
-  return m;
+  pair_latency out;
+  out.end_to_end.timing = timer.elapsed();
+  out.end_to_end.ops = n;
+  out.end_to_end.latency = lat.summarize();
+  out.commit_to_visible = relayed.summarize();
+  return out;
 }
 
 // `from_log` (in process only): how many of the ops the relay read back

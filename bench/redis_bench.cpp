@@ -379,7 +379,7 @@ struct blaze_results {
 blaze_results measure_blaze(caf::actor_system& sys, const scratch_dir& dir, std::size_t samples,
                             std::size_t ops, std::ostream& log) {
   log << "blaze: commit on A -> applied on B (TCP link, secure channel)\n";
-  auto latency = relay_latency(sys, dir, samples, transport::tcp);
+  auto latency = relay_latency(sys, dir, samples, transport::tcp).end_to_end;
   log << "blaze: puts on A until B has them all\n";
   return {latency, relay_throughput(sys, dir, ops, transport::tcp)};
 }

@@ -85,7 +85,8 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
   struct result_of {
     transport how;
     actors::placement where;
-    measurement latency, throughput;
+    pair_latency latency;
+    measurement throughput;
     std::uint64_t from_log = 0; // in process: ops the relay read back from A's op log
   };
   std::vector<result_of> results;
@@ -104,7 +105,10 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
       auto name = label(how, where);
       log << name << ": commit on A -> visible on B\n";
       auto lat = relay_latency(sys, dir, o.latency_samples, how, where);
-      log << "  p50 " << us(lat.latency.p50_ns) << ", p99 " << us(lat.latency.p99_ns) << "\n";
+      log << "  p50 " << us(lat.commit_to_visible.p50_ns) << ", p99 "
+          << us(lat.commit_to_visible.p99_ns) << "; put on A -> B's subscriber told: p50 "
+          << us(lat.end_to_end.latency.p50_ns) << ", p99 " << us(lat.end_to_end.latency.p99_ns)
+          << "\n";
       log << name << ": throughput\n";
       std::uint64_t from_log = 0;
       auto tput = relay_throughput(sys, dir, o.throughput_ops, how, where, &from_log);
@@ -119,21 +123,25 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
 
   for (auto& res : results) {
     bool mem = res.how == transport::in_process;
-    auto& lat = res.latency;
+    auto& lat = res.latency.commit_to_visible;
+    auto& e2e = res.latency.end_to_end.latency;
     comparison_row row;
     row.benchmark = label(res.how, res.where) + ", commit -> visible";
     row.unit = "µs";
-    row.blaze = lat.latency.p50_ns / 1000;
+    row.blaze = lat.p50_ns / 1000;
     row.raw = raw.latency.p50_ns / 1000;
-    bool met = mem ? lat.latency.p50_ns / 1000 <= in_process_p50_goal_us
-                   : lat.latency.p50_ns / 1000 <= unix_p50_goal_us
-                       && lat.latency.p99_ns / 1000 <= unix_p99_goal_us;
-    row.notes = "p50, includes the put on A; p99 " + us(lat.latency.p99_ns) + "; goal "
+    bool met = mem ? lat.p50_ns / 1000 <= in_process_p50_goal_us
+                   : lat.p50_ns / 1000 <= unix_p50_goal_us && lat.p99_ns / 1000 <= unix_p99_goal_us;
+    row.notes = "p50 from A's commit to B's (both stamped in the committing thread); p99 "
+                + us(lat.p99_ns) + "; goal "
                 + (mem ? "p50 ≤ " + format_rate(in_process_p50_goal_us) + " µs"
                        : "p50 ≤ " + format_rate(unix_p50_goal_us) + " µs, p99 ≤ "
                            + format_rate(unix_p99_goal_us) + " µs")
-                + ": " + (met ? "met" : "MISSED") + "; baseline: raw Unix-socket round trip";
-    row.details["relay"] = lat;
+                + ": " + (met ? "met" : "MISSED") + ". With the put on A and the message to B's "
+                + "subscriber: p50 " + us(e2e.p50_ns) + ", p99 " + us(e2e.p99_ns)
+                + ". Baseline: raw Unix-socket round trip";
+    row.details["commit_to_visible"] = lat;
+    row.details["put_to_subscriber"] = res.latency.end_to_end;
     row.details["raw_unix"] = raw;
     r.rows.push_back(std::move(row));
   }
@@ -152,9 +160,12 @@ report run_relay_bench(const relay_bench_options& o, std::ostream& log) {
     r.rows.push_back(std::move(row));
   }
   r.latencies.push_back({"raw Unix-socket round trip", raw.latency});
-  for (auto& res : results)
+  for (auto& res : results) {
     r.latencies.push_back(
-      {label(res.how, res.where) + " commit -> visible", res.latency.latency});
+      {label(res.how, res.where) + " commit -> visible", res.latency.commit_to_visible});
+    r.latencies.push_back({label(res.how, res.where) + " put -> B's subscriber",
+                           res.latency.end_to_end.latency});
+  }
   return r;
 }
 
