@@ -69,9 +69,42 @@ namespace net = caf::io::network;
 // what the loop has registered: without it, the reference is dropped here.
 // (The write registration a flush queues is not squashed by the del of the
 // read side: the stream drops that reference when the write is done.)
+//
+// It also writes at once: flush() sends what the socket takes from the
+// broker's handler. CAF's stream would register the socket for writing and
+// write in the next round of the event loop: two epoll_ctl calls and a loop
+// iteration per frame, on the path of every op a link carries. What the
+// socket does not take goes the stream's way, and while the stream is
+// writing everything does, so that bytes stay in order.
 class link_scribe final : public net::scribe_impl {
 public:
-  using net::scribe_impl::scribe_impl;
+  link_scribe(net::default_multiplexer& mpx, int fd) : net::scribe_impl(mpx, fd) {
+    // data_transferred (below) then says when the stream's write is done.
+    stream_.ack_writes(true);
+  }
+
+  void flush() override {
+    auto& buf = stream_.wr_buf(); // written, not yet handed to the stream
+    if (!stream_writing_ && !buf.empty()) {
+      auto n = ::send(stream_.fd(), buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0)
+        buf.erase(buf.begin(), buf.begin() + n);
+      // Anything else (EAGAIN, an error) leaves the bytes to the stream, whose
+      // own write reports an error to the broker as the connection's failure.
+    }
+    if (!buf.empty()) {
+      stream_writing_ = true;
+      net::scribe_impl::flush();
+    }
+  }
+
+  // The stream wrote; `remaining` counts what it still holds and what was
+  // written since. At 0 it stops writing (prepare_next_write). No message
+  // to the broker: it never asked for write acknowledgements.
+  void data_transferred(caf::execution_unit*, size_t, size_t remaining) override {
+    if (remaining == 0)
+      stream_writing_ = false;
+  }
 
   void graceful_shutdown() override {
     // remove_from_loop() below may drop the stream's reference to us and
@@ -86,6 +119,9 @@ public:
     if (!reading)
       stream_.removed_from_loop(net::operation::read); // a no-op if never launched
   }
+
+private:
+  bool stream_writing_ = false; // the stream has bytes of ours to write
 };
 
 caf::intrusive_ptr<link_scribe> make_link_scribe(net::default_multiplexer& mpx, int fd) {

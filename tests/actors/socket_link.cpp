@@ -279,6 +279,71 @@ BOOST_AUTO_TEST_CASE(bidirectional_link_converges_both_ways) {
   stop(*link);
 }
 
+// Frames far larger than the socket's buffer, both ways at once, sealed by
+// the secure channel: a link writes what the socket takes at once and hands
+// the rest to CAF's stream, and must then queue every later frame behind it.
+// A byte out of order breaks a sealed record (the link would end) or a
+// frame; every record must arrive whole.
+BOOST_AUTO_TEST_CASE(frames_larger_than_the_socket_buffer_arrive_whole_both_ways) {
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto b = actors::open_database(*sys, "b", dir / "b", "pw", oo);
+  BOOST_REQUIRE(b.ok());
+  actors::socket_link_options o;
+  o.link_secret = "s3cret";
+  auto served = actors::serve_unix(*sys, socket.string(), {{"b", *b}}, o);
+  BOOST_REQUIRE_MESSAGE(served.ok(), (served ? "" : served.error().to_string()));
+  auto text = [](const std::string& side, int i) {
+    std::string t(6000 + i % 97, static_cast<char>('a' + i % 26));
+    return side + std::to_string(i) + t;
+  };
+  caf::scoped_actor self{*sys};
+  auto put_on = [&](const actors::database_actor& d, const std::string& side, int i) {
+    caf::anon_send(d, put_atom_v, std::string{"c"}, side + std::to_string(i),
+                   field_map{{"n", std::int64_t{i}}, {"text", text(side, i)}});
+  };
+  // A backlog on each side (its catch-up leaves in batches of megabytes),
+  // then more writes while the link runs.
+  constexpr int n = 1500;
+  for (int i = 0; i < n; ++i) {
+    put_on(db, "a", i);
+    put_on(*b, "b", i);
+  }
+  auto link = actors::dial_unix(*sys, db, socket.string(), "b",
+                                actors::link_mode::bidirectional, o);
+  BOOST_REQUIRE_MESSAGE(link.ok(), (link ? "" : link.error().to_string()));
+  for (int i = n; i < 2 * n; ++i) {
+    put_on(db, "a", i);
+    put_on(*b, "b", i);
+  }
+  auto count_of = [&](const actors::database_actor& d) {
+    std::uint64_t c = 0;
+    self->request(d, 5s, count_atom_v, std::string{"c"})
+      .receive([&](std::uint64_t x) { c = x; }, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return c;
+  };
+  BOOST_TEST(eventually([&] { return count_of(db) == 4 * n && count_of(*b) == 4 * n; }));
+  // Every record whole on both sides.
+  int wrong = 0;
+  for (auto* d : {&db, &*b})
+    for (const char* side : {"a", "b"})
+      for (int i = 0; i < 2 * n; i += 7) {
+        self->request(*d, 5s, get_atom_v, std::string{"c"}, side + std::to_string(i))
+          .receive(
+            [&](std::vector<record>& rs) {
+              auto* t = rs.empty() ? nullptr : rs[0].field("text");
+              if (t == nullptr || *t != value{text(side, i)})
+                ++wrong;
+            },
+            [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+      }
+  BOOST_TEST(wrong == 0);
+  stop(*link);
+  stop(*served);
+  self->send_exit(*b, caf::exit_reason::user_shutdown);
+  self->wait_for(*b);
+}
+
 // The peer as a hub with two spokes: this database and a second one, each
 // linked both ways. Ops written here reach the second spoke through the
 // peer; its relay back to the peer counts them as held there and sends none
