@@ -516,6 +516,9 @@ database_actor::behavior_type view_behavior(view_pointer self, database_actor re
     [self](unsubscribe_atom, std::uint64_t id) {
       self->send(self->state.replica, unsubscribe_atom_v, id);
     },
+    [self](subscribe_atom, std::uint64_t id, node_id skip_origin) {
+      self->send(self->state.replica, subscribe_atom_v, id, skip_origin);
+    },
   };
 }
 

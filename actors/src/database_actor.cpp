@@ -27,7 +27,13 @@ struct database_state {
   write_batch group;
   std::vector<caf::typed_response_promise<op>> waiting;
   bool commit_pending = false;
-  std::map<std::uint64_t, change_listener> listeners;
+  struct subscription {
+    change_listener listener;
+    // Not told of commits whose every change comes from this node (0: told
+    // of all): a relay toward that node drops them anyway.
+    node_id skip_origin = 0;
+  };
+  std::map<std::uint64_t, subscription> listeners;
   // Changes of the current handler, sent to the listeners when it is done.
   std::vector<change> pending;
   std::uint64_t next_listener = 1;
@@ -63,11 +69,17 @@ struct database_state {
       pending.clear();
       return;
     }
+    // The node every change of the commit comes from, if there is one.
+    node_id sole_origin = pending.front().origin;
+    for (auto& c : pending)
+      if (c.origin != sole_origin)
+        sole_origin = 0;
     auto msg = caf::make_message(std::move(pending));
     pending.clear();
-    for (auto& [id, listener] : listeners)
-      caf::actor_cast<caf::strong_actor_ptr>(listener)->enqueue(self->ctrl(), caf::make_message_id(),
-                                                                msg, self->context());
+    for (auto& [id, sub] : listeners)
+      if (sub.skip_origin == 0 || sub.skip_origin != sole_origin)
+        caf::actor_cast<caf::strong_actor_ptr>(sub.listener)
+          ->enqueue(self->ctrl(), caf::make_message_id(), msg, self->context());
   }
 
   ~database_state() {
@@ -124,7 +136,7 @@ database_impl::behavior_type database_behavior(database_pointer self,
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& ls = self->state.listeners;
     for (auto i = ls.begin(); i != ls.end();) {
-      if (i->second.address() == dm.source)
+      if (i->second.listener.address() == dm.source)
         i = ls.erase(i);
       else
         ++i;
@@ -194,8 +206,13 @@ database_impl::behavior_type database_behavior(database_pointer self,
       self->state.commit(self); // the new listener sees only later changes
       auto id = self->state.next_listener++;
       self->monitor(listener);
-      self->state.listeners.emplace(id, std::move(listener));
+      self->state.listeners.emplace(id, database_state::subscription{std::move(listener), 0});
       return id;
+    },
+    [self](subscribe_atom, std::uint64_t id, node_id skip_origin) {
+      auto& ls = self->state.listeners;
+      if (auto i = ls.find(id); i != ls.end())
+        i->second.skip_origin = skip_origin;
     },
     [self](unsubscribe_atom, std::uint64_t id) {
       self->state.commit(self); // the listener still sees changes made before

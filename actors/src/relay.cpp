@@ -105,6 +105,10 @@ struct relay_state {
   // sends them back to their origin anyway).
   relay_actor partner;
   std::optional<node_id> source_id;
+  // The subscription to the source, once it stands; `muted`: the source
+  // was asked to leave out commits made of the sink's own ops.
+  std::uint64_t subscription = 0;
+  bool muted = false;
 
   static inline const char* name = "blaze.relay";
 
@@ -269,6 +273,12 @@ void catch_up(relay_pointer self) {
 // a catch-up read if one is due (one read at a time).
 void pump(relay_pointer self) {
   auto& st = self->state;
+  if (st.ready() && !st.muted) {
+    // Commits of the sink's own ops (applied from it) would only be dropped
+    // here (no echo): the source need not send them.
+    st.muted = true;
+    self->send(st.source, subscribe_atom_v, st.subscription, *st.sink_id);
+  }
   if (!st.ready() || st.ops_since_in_flight || !st.may_send())
     return;
   while (!st.queue.empty() && st.may_send()) {
@@ -377,6 +387,7 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
       [self](std::uint64_t id) {
         auto& st = self->state;
         st.subscribed = true;
+        st.subscription = id;
         // The source also drops listeners that terminate; say so anyway.
         self->attach_functor(
           [source = st.source, id] { caf::anon_send(source, unsubscribe_atom_v, id); });

@@ -192,6 +192,63 @@ BOOST_DATA_TEST_CASE_F(actor_fixture, subscribers_receive_each_committed_change,
   self->send_exit(listener, caf::exit_reason::user_shutdown);
 }
 
+// A relay toward node X drops X's own ops: the database need not tell it of
+// commits made only of them. A subscription told to leave out X hears of
+// local writes and of commits that hold anything else, and of X's again
+// once the filter is lifted.
+BOOST_DATA_TEST_CASE_F(actor_fixture, a_subscription_can_leave_out_commits_of_one_origin,
+                       both_placements, scheduled) {
+  reopen(placement_of(scheduled));
+  auto ops_of = [&](const char* name) {
+    open_options o;
+    o.kdf_log2_n = 10;
+    auto other_dir = fresh_dir();
+    auto other = database::open(name, other_dir, "pw", o);
+    BOOST_REQUIRE(other.ok());
+    for (int i = 0; i < 3; ++i)
+      BOOST_REQUIRE((*other)->put("c", std::string{name} + std::to_string(i), {{"x", i}}).ok());
+    auto ops = (*other)->ops_since({}, 0);
+    BOOST_REQUIRE(ops.ok());
+    BOOST_REQUIRE(ops->size() == 3u);
+    auto id = (*other)->id();
+    other->reset();
+    fs::remove_all(other_dir);
+    return std::make_pair(id, *ops);
+  };
+  auto [x, from_x] = ops_of("x");
+  auto [y, from_y] = ops_of("y");
+  auto listener = sys.spawn(
+    [](actors::change_listener::pointer, caf::actor sink) -> actors::change_listener::behavior_type {
+      return {[=](const std::vector<change>& cs) {
+        std::vector<node_id> origins;
+        for (auto& c : cs)
+          origins.push_back(c.origin);
+        caf::anon_send(sink, origins);
+      }};
+    },
+    caf::actor{self});
+  auto id = ask<std::uint64_t>(subscribe_atom_v, listener);
+  self->send(db, subscribe_atom_v, id, x);
+  auto next_commit = [&] {
+    std::vector<node_id> got;
+    self->receive([&](const std::vector<node_id>& origins) { got = origins; },
+                  caf::after(300ms) >> [] {});
+    return got;
+  };
+  ask<apply_stats>(apply_atom_v, std::vector<op>{from_x[0]});
+  BOOST_TEST(next_commit().empty()); // only X's op: left out
+  auto mine = ask<op>(put_atom_v, std::string{"c"}, std::string{"mine"}, field_map{{"x", 9}});
+  BOOST_TEST(next_commit() == std::vector<node_id>{mine.origin});
+  ask<apply_stats>(apply_atom_v, std::vector<op>{from_x[1], from_y[0]});
+  BOOST_TEST(next_commit() == (std::vector<node_id>{x, y})); // mixed: told of all of it
+  ask<apply_stats>(apply_atom_v, std::vector<op>{from_y[1]});
+  BOOST_TEST(next_commit() == std::vector<node_id>{y});
+  self->send(db, subscribe_atom_v, id, node_id{0});
+  ask<apply_stats>(apply_atom_v, std::vector<op>{from_x[2]});
+  BOOST_TEST(next_commit() == std::vector<node_id>{x});
+  self->send_exit(listener, caf::exit_reason::user_shutdown);
+}
+
 // Writes queued together commit as one group: each still gets its own op
 // (or its own error) in the order sent, and a read queued behind them sees
 // every one of them.

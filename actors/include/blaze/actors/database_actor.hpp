@@ -43,6 +43,11 @@ using database_actor = caf::typed_actor<
   caf::replies_to<node_atom>::with<node_id>,
   // Returns a subscription id; the listener is dropped when it terminates.
   caf::replies_to<subscribe_atom, change_listener>::with<std::uint64_t>,
+  // (subscribe_atom, id, origin): subscription `id` is no longer told of
+  // commits whose every change comes from node `origin` (0: told of all
+  // again). A relay toward `origin` never forwards those ops: on a node,
+  // each op a client sends would otherwise cost its way back a message.
+  caf::reacts_to<subscribe_atom, std::uint64_t, node_id>,
   caf::reacts_to<unsubscribe_atom, std::uint64_t>>;
 
 // Where a database actor runs.
