@@ -144,7 +144,8 @@ inline pair_latency relay_latency(caf::actor_system& sys, const scratch_dir& dir
     auto on_a = p.committed->when(i);
     auto on_b = p.visible->when(i);
     if (on_a == bench_clock::time_point{} || on_b == bench_clock::time_point{} || on_b < on_a)
-      throw std::runtime_error("op " + std::to_string(i) + ": no commit stamp on A or B");
+      throw std::runtime_error("op " + std::to_string(i)
+                               + ": no commit stamp on A or B, or B's before A's");
     relayed.add(on_a, on_b);
     lat.add(t0, p.seen->when(i));
   }

@@ -295,7 +295,8 @@ latency_result remote_latency(caf::actor_system& sys, const fs::path& dir, std::
         auto on_a = committed->when(i);
         auto on_b = visible->when(i);
         if (on_a == bench_clock::time_point{} || on_b == bench_clock::time_point{} || on_b < on_a)
-          throw std::runtime_error("op " + std::to_string(i) + ": no commit stamp on A or B");
+          throw std::runtime_error("op " + std::to_string(i)
+                                   + ": no commit stamp on A or B, or B's before A's");
         relayed.add(on_a, on_b);
         lat.add(t0, seen->when(i));
       }

@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <iterator>
 #include <deque>
 #include <optional>
@@ -208,14 +209,20 @@ void catch_up(relay_pointer self) {
   st.needs_catch_up = false;
   st.ops_since_in_flight = true;
   std::uint64_t limit = std::min<std::size_t>(st.options.max_batch, st.room());
+  // The sink has every op of its own: the source need not read them. (Its
+  // commits of them are left out of the notifications, see pump, so `sent`
+  // no longer follows them: a read from `sent` would return them all again.)
+  auto wanted = st.sent;
+  wanted.set(*st.sink_id, std::numeric_limits<std::uint64_t>::max());
   self->request<caf::message_priority::high>(st.source, caf::infinite, ops_since_atom_v,
-                                                  st.sent, limit)
+                                                  std::move(wanted), limit)
     .then(
       [self, limit, asked = st.sent](std::vector<op>& ops) {
         auto& st = self->state;
         st.ops_since_in_flight = false;
         std::vector<op> batch;
         batch.reserve(ops.size());
+        st.ops_from_log += ops.size();
         for (auto& o : ops) {
           st.note_source_op(o);
           // The sink has its own ops: never echo them, just move past them.
@@ -231,7 +238,6 @@ void catch_up(relay_pointer self) {
           st.advance(o);
           batch.push_back(std::move(o));
         }
-        st.ops_from_log += batch.size();
         // A full read that made no progress (only ops beyond gaps) would
         // return the same ops again: wait for the gap to fill instead.
         // (`sent` may also have moved meanwhile, past the sink's own ops.)

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -1113,8 +1114,11 @@ result<std::vector<op>> database::ops_since(const version_vector& have, std::siz
   std::lock_guard<std::mutex> g{d.mu};
   std::unique_ptr<leveldb::Iterator> it{d.store.db->NewIterator(d.read_options)};
   for (node_id origin : d.origins) {
+    auto after = have.get(origin);
+    if (after == std::numeric_limits<std::uint64_t>::max())
+      continue; // complete (and after + 1 would start over at 0)
     auto prefix = op_origin_prefix(origin);
-    for (it->Seek(op_key(origin, have.get(origin) + 1));
+    for (it->Seek(op_key(origin, after + 1));
          it->Valid() && starts_with(it->key(), prefix); it->Next()) {
       auto o = d.open_op(it->key(), it->value());
       if (!o)

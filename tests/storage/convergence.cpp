@@ -225,6 +225,28 @@ BOOST_AUTO_TEST_CASE(same_batch_twice_is_all_duplicates) {
   BOOST_TEST(BLAZE_OK(b.db->ops_since({})).size() == 5u);
 }
 
+// A relay asks for what its sink lacks with the sink's own origin marked
+// complete (the largest seq): none of that origin's ops, the others' as
+// usual. (The largest seq + 1 wraps to 0: read naively, it would return
+// the origin's whole log.)
+BOOST_AUTO_TEST_CASE(ops_since_skips_an_origin_marked_complete) {
+  replica a, b, c;
+  for (int i = 0; i < 3; ++i) {
+    BLAZE_OK(a.db->put("c", "a" + std::to_string(i), {{"i", i}}));
+    BLAZE_OK(b.db->put("c", "b" + std::to_string(i), {{"i", i}}));
+  }
+  BLAZE_OK(c.db->apply(BLAZE_OK(a.db->ops_since({}))));
+  BLAZE_OK(c.db->apply(BLAZE_OK(b.db->ops_since({}))));
+  version_vector have;
+  have.set(b.db->id(), std::numeric_limits<std::uint64_t>::max());
+  have.set(a.db->id(), 1);
+  auto ops = BLAZE_OK(c.db->ops_since(have));
+  BOOST_TEST_REQUIRE(ops.size() == 2u);
+  for (auto& o : ops)
+    BOOST_TEST(o.origin == a.db->id());
+  BOOST_TEST(ops[0].seq == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(overlapping_batches_count_only_new_ops) {
   replica a, b;
   for (int i = 0; i < 5; ++i)

@@ -13,9 +13,10 @@ namespace blaze {
 
 // Ops delivered, ops the sink still lacks (per the last known source
 // version), apply batches acknowledged, the sink's acknowledged version,
-// and how many of the ops sent were read back from the source's op log
-// (at start-up, or because the relay fell behind the live changes) rather
-// than forwarded from its change notifications.
+// and how many ops the relay read back from the source's op log (at
+// start-up, or because it fell behind the live changes) rather than taking
+// them from its change notifications: what its reads cost the source,
+// whether the ops were then sent or found to be there already.
 struct relay_stats {
   std::uint64_t ops_relayed = 0;
   std::uint64_t lag = 0;

@@ -135,7 +135,9 @@ public:
 
   // Replication. apply merges remote ops (any order, duplicates allowed)
   // in one atomic write; ops_since returns the ops `have` lacks, per origin
-  // in sequence order, at most `limit` of them (0: all).
+  // in sequence order, at most `limit` of them (0: all). An origin at the
+  // largest seq (std::numeric_limits<std::uint64_t>::max()) is complete:
+  // none of its ops are read.
   result<apply_stats> apply(const std::vector<op>& ops);
   result<std::vector<op>> ops_since(const version_vector& have, std::size_t limit = 0) const;
   version_vector version() const;
