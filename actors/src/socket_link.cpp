@@ -6,7 +6,6 @@
 #include "blaze/storage/team_seal.hpp"
 
 #include <caf/atom.hpp>
-#include <caf/detail/sync_request_bouncer.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/io/broker.hpp>
@@ -816,32 +815,8 @@ void on_bytes(link_broker* self, const std::vector<char>& buf) {
     on_frames(self, st.plain);
 }
 
-// Empties a terminating link's mailbox, as CAF does for other actors. CAF
-// 0.17's broker cleanup (abstract_broker::cleanup) skips that step of
-// scheduled_actor::cleanup, so what was left in the mailbox stayed there.
-// The hello deadline is a request the link sends itself: a link that ended
-// before it handled that request (a dialled peer gone before the first run,
-// a connection closed at once) kept itself alive through it, with its state
-// and mailbox, until the process ended. Requests still waiting are answered
-// with an error, as CAF does. Runs during the link's cleanup: dropping the
-// request may drop the last reference to the link, which must outlive the
-// cleanup, so a job posted to the multiplexer holds one until it has run.
-void drain_mailbox(link_broker* self) {
-  auto& mailbox = self->mailbox();
-  if (mailbox.closed())
-    return;
-  self->backend().post([keep = caf::actor_cast<caf::strong_actor_ptr>(self)] {});
-  mailbox.close();
-  self->get_normal_queue().flush_cache();
-  self->get_urgent_queue().flush_cache();
-  caf::detail::sync_request_bouncer bounce{caf::make_error(caf::sec::request_receiver_down)};
-  while (mailbox.queue().new_round(1000, bounce).consumed_items)
-    ; // every element is dropped once bounced
-}
-
 caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
                             socket_link_options options) {
-  self->attach_functor([self] { drain_mailbox(self); });
   auto& st = self->state;
   st.conn = conn;
   st.options = std::move(options);

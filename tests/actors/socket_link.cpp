@@ -532,39 +532,6 @@ BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_node_stops_is_closed) {
     ::close(client);
 }
 
-// A dialled link that ends in its first run (here: its database stopped
-// before the link ran, as when an app shuts down while its topology
-// re-dials) must not keep itself alive: the hello deadline is a request it
-// sends itself, and CAF 0.17 leaves a broker's mailbox as it is when the
-// broker ends. Once the link has ended, nothing may hold it.
-BOOST_AUTO_TEST_CASE(a_dialled_link_that_ends_at_once_is_freed) {
-  int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  BOOST_REQUIRE(server >= 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  BOOST_REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  BOOST_REQUIRE(::listen(server, 4) == 0);
-  BOOST_REQUIRE(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-  open_options oo;
-  oo.kdf_log2_n = 10;
-  auto gone = actors::open_database(*sys, "gone", dir / "gone", "pw", oo);
-  BOOST_REQUIRE(gone.ok());
-  stop(caf::actor_cast<caf::actor>(*gone));
-  caf::actor_addr addr;
-  {
-    actors::socket_link_options o;
-    o.link_secret = "secret";
-    auto link = actors::dial_tcp(*sys, *gone, "127.0.0.1", ntohs(sa.sin_port), "peer",
-                                 actors::link_mode::read_only, o);
-    BOOST_REQUIRE_MESSAGE(link.ok(), (link ? "" : link.error().to_string()));
-    addr = link->address();
-  }
-  BOOST_TEST(eventually([&] { return !caf::actor_cast<caf::actor>(addr); }));
-  ::close(server);
-}
-
 // The doorman's side of the same leak: a listener told to stop before it
 // ran adds its doorman and closes it in one run. The listening socket has
 // left /proc/net/tcp once CAF shut it down, so it is looked for by inode.
