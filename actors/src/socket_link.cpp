@@ -40,15 +40,10 @@ namespace {
 using namespace std::chrono_literals;
 using runtime::link_frame;
 
+// How long dial_* waits for a TCP connection, and await_established for
+// a link, beyond the link's own hello deadline (socket_link_options).
 constexpr auto hello_timeout = 10s;
 
-// The hello deadline: a request the link sends itself and never answers. Its
-// timeout lives in the actor clock as a request timeout, which CAF cancels
-// when the link terminates. (A delayed_send would keep a strong reference to
-// the link in the clock for the whole deadline, and with it everything the
-// dead broker's mailbox still holds, such as messages from its database.)
-using hello_deadline_atom = caf::atom_constant<caf::atom("linkddl")>;
-constexpr hello_deadline_atom hello_deadline_atom_v{};
 constexpr std::size_t read_chunk = 64 * 1024;
 
 // --- the sockets of the links in CAF's multiplexer -------------------------------
@@ -829,12 +824,21 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
                        std::move(co));
     send_bytes(self, st.channel->take_output());
   }
-  self->request(caf::actor{self}, hello_timeout, hello_deadline_atom_v)
-    .then([] {},
-          [self](caf::error&) {
-            if (!self->state.peer || !self->state.hello_sent)
-              fail(self, errc::timeout, "no link hello within the deadline");
-          });
+  // The hello deadline: a response handler that only its timeout answers,
+  // for a request sent nowhere; the clock's entry is cancelled when the link
+  // ends. (It was a request the link sent itself. A link that ended before
+  // it handled that request left it in its mailbox, which CAF 0.17 does not
+  // empty when a broker ends, and the request named the link as its sender:
+  // link, state and mailbox were never freed. A delayed_send would hold the
+  // link in the clock for the whole deadline.)
+  auto deadline = self->new_request_id(caf::message_priority::normal);
+  self->request_response_timeout(caf::duration{st.options.hello_timeout}, deadline);
+  self->add_multiplexed_response_handler(deadline.response_id(), caf::behavior{
+    [self](caf::error&) {
+      if (!self->state.peer || !self->state.hello_sent)
+        fail(self, errc::timeout, "no link hello within the deadline");
+    },
+  });
   self->set_down_handler([self](const caf::down_msg& dm) {
     // The link holds references to its databases: it must not outlive them.
     auto& st = self->state;
@@ -862,8 +866,6 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
     [self](revoke_atom, const std::string& reason) {
       fail(self, errc::permission_denied, reason);
     },
-    // Never answered: only the request's timeout matters (see above).
-    [self](hello_deadline_atom) { return self->make_response_promise(); },
     // The op_sink interface, for the local relay and for dial_unix.
     [self](version_atom) -> caf::result<version_vector> {
       auto& st = self->state;
@@ -981,11 +983,6 @@ caf::behavior accepted_behavior(link_broker* self, caf::io::connection_handle co
   }
   self->state.served = std::move(served);
   auto bhvr = link_behavior(self, conn, std::move(options));
-  // Monitored after link_behavior sent the hello deadline request to the
-  // link itself, so that a down message from a database already gone comes
-  // after it: a link that ends at once has consumed that request. (A broker
-  // keeps what is left in its mailbox after it terminated, and the request
-  // names the link itself as its sender: link and mailbox were never freed.)
   for (auto& [name, addr] : self->state.served)
     monitor_while_alive(self, addr);
   return bhvr;

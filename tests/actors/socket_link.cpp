@@ -532,6 +532,102 @@ BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_node_stops_is_closed) {
     ::close(client);
 }
 
+// A dialled link that ends in its first run (here: its database stopped
+// before the link ran, as when an app shuts down while its topology
+// re-dials) must not keep itself alive: the hello deadline is a request it
+// sends itself, and CAF 0.17 leaves a broker's mailbox as it is when the
+// broker ends. Once the link has ended, nothing may hold it.
+BOOST_AUTO_TEST_CASE(a_dialled_link_that_ends_at_once_is_freed) {
+  int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(server >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  BOOST_REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  BOOST_REQUIRE(::listen(server, 4) == 0);
+  BOOST_REQUIRE(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto gone = actors::open_database(*sys, "gone", dir / "gone", "pw", oo);
+  BOOST_REQUIRE(gone.ok());
+  stop(caf::actor_cast<caf::actor>(*gone));
+  caf::actor_addr addr;
+  {
+    actors::socket_link_options o;
+    o.link_secret = "secret";
+    auto link = actors::dial_tcp(*sys, *gone, "127.0.0.1", ntohs(sa.sin_port), "peer",
+                                 actors::link_mode::read_only, o);
+    BOOST_REQUIRE_MESSAGE(link.ok(), (link ? "" : link.error().to_string()));
+    addr = link->address();
+  }
+  BOOST_TEST(eventually([&] { return !caf::actor_cast<caf::actor>(addr); }));
+  ::close(server);
+}
+
+// A peer that accepts the connection and never answers is cut at the hello
+// deadline, with a timeout: over a Unix socket with plain frames, and over
+// TCP in the secure channel, whose handshake it never finishes.
+BOOST_AUTO_TEST_CASE(a_silent_peer_is_cut_at_the_hello_deadline) {
+  int tcp_server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(tcp_server >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  BOOST_REQUIRE(::bind(tcp_server, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  BOOST_REQUIRE(::listen(tcp_server, 4) == 0);
+  BOOST_REQUIRE(::getsockname(tcp_server, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  int unix_server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(unix_server >= 0);
+  auto path = (dir / "quiet.sock").string();
+  sockaddr_un ua{};
+  ua.sun_family = AF_UNIX;
+  BOOST_REQUIRE(path.size() < sizeof ua.sun_path);
+  std::copy(path.begin(), path.end(), ua.sun_path);
+  BOOST_REQUIRE(::bind(unix_server, reinterpret_cast<sockaddr*>(&ua), sizeof ua) == 0);
+  BOOST_REQUIRE(::listen(unix_server, 4) == 0);
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto db = actors::open_database(*sys, "quiet", dir / "quiet", "pw", oo);
+  BOOST_REQUIRE(db.ok());
+  for (bool secure : {false, true}) {
+    actors::socket_link_options o;
+    o.hello_timeout = 300ms;
+    auto started = std::chrono::steady_clock::now();
+    result<caf::actor> link = blaze::error{errc::invalid_argument, "not dialled"};
+    if (secure) {
+      o.link_secret = "secret";
+      link = actors::dial_tcp(*sys, *db, "127.0.0.1", ntohs(sa.sin_port), "peer",
+                              actors::link_mode::bidirectional, o);
+    } else {
+      link = actors::start_unix_link(*sys, *db, path, "peer", actors::link_mode::bidirectional,
+                                     o);
+    }
+    BOOST_REQUIRE_MESSAGE(link.ok(), (link ? "" : link.error().to_string()));
+    caf::scoped_actor self{*sys};
+    self->monitor(*link);
+    caf::error reason;
+    bool ended = false;
+    self->receive(
+      [&](caf::down_msg& dm) {
+        reason = dm.reason;
+        ended = true;
+      },
+      caf::after(std::chrono::seconds(5)) >> [] {});
+    auto took = std::chrono::steady_clock::now() - started;
+    auto what = std::string{secure ? "secure: " : "plain: "} + sys->render(reason);
+    BOOST_TEST_MESSAGE(what);
+    BOOST_TEST(ended, what);
+    BOOST_TEST((runtime::from_caf_error(reason).code() == errc::timeout), what);
+    BOOST_TEST((took >= 300ms), what);
+    BOOST_TEST((took < 4s), what);
+  }
+  stop(caf::actor_cast<caf::actor>(*db));
+  ::close(tcp_server);
+  ::close(unix_server);
+}
+
 // The doorman's side of the same leak: a listener told to stop before it
 // ran adds its doorman and closes it in one run. The listening socket has
 // left /proc/net/tcp once CAF shut it down, so it is looked for by inode.

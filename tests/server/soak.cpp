@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(random_kills_and_cuts_lose_no_acknowledged_write) {
     BOOST_TEST(reference.count(id) == 1u, "acknowledged write " << id << " is missing");
   // The nodes hold the same, read from their stores once they stopped.
   for (auto& c : clients)
-    BOOST_REQUIRE(c->topo->wait_until_synced(60s));
+    BOOST_REQUIRE_MESSAGE(c->topo->wait_until_synced(60s), "not synced: " << c->topo->graph_json());
   for (int i = 0; i < 3; ++i) {
     BOOST_TEST(nodes[i]->stop() == 0);
     auto held = node_contents(dir.path() / names[i], names[i]);

@@ -14,6 +14,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -131,6 +132,9 @@ struct socket_link_options {
   // sealed ops (a plaintext op is refused: errc::permission_denied).
   std::map<std::string, std::vector<team_access>> served_teams;
   std::vector<std::string> e2e_databases;
+  // Both ends: a connection whose peer has not completed the handshake and
+  // sent its hello within this time is cut (errc::timeout).
+  std::chrono::milliseconds hello_timeout{10000};
 };
 
 // A connection that just came up, as one of its ends sees it.
