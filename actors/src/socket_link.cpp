@@ -40,10 +40,6 @@ namespace {
 using namespace std::chrono_literals;
 using runtime::link_frame;
 
-// How long dial_* waits for a TCP connection, and await_established for
-// a link, beyond the link's own hello deadline (socket_link_options).
-constexpr auto hello_timeout = 10s;
-
 constexpr std::size_t read_chunk = 64 * 1024;
 
 // --- the sockets of the links in CAF's multiplexer -------------------------------
@@ -365,11 +361,12 @@ void established(link_broker* self) {
 // Local node id and version, then `next`.
 template <class F>
 void with_local_state(link_broker* self, F next) {
-  self->request<caf::message_priority::high>(self->state.db, hello_timeout, node_atom_v)
+  auto timeout = caf::duration{self->state.options.hello_timeout};
+  self->request<caf::message_priority::high>(self->state.db, timeout, node_atom_v)
     .then(
-      [self, next](node_id id) {
+      [self, next, timeout](node_id id) {
         self->state.local_node = id;
-        self->request<caf::message_priority::high>(self->state.db, hello_timeout, version_atom_v)
+        self->request<caf::message_priority::high>(self->state.db, timeout, version_atom_v)
           .then(
             [self, next](version_vector& have) {
               self->state.local_have = std::move(have);
@@ -1217,14 +1214,14 @@ result<caf::actor> dial_tcp(caf::actor_system& sys, database_actor local, const 
     return r.error();
   if (!local)
     return blaze::error{errc::invalid_argument, "no local database to link"};
-  auto fd = connect_tcp(host, port, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      hello_timeout));
+  auto fd = connect_tcp(host, port, options.hello_timeout);
   if (!fd)
     return fd.error();
   return spawn_dialer(sys, *fd, std::move(local), remote, mode, std::move(options));
 }
 
-result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link) {
+result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link,
+                                     std::chrono::milliseconds limit) {
   caf::scoped_actor self{sys};
   // A link that failed before the request below reached it (a wrong secret
   // found out at once, on a busy machine) has ended with its mailbox still
@@ -1234,7 +1231,7 @@ result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& l
   self->monitor(link);
   std::optional<blaze::error> failure;
   bool up = false;
-  auto deadline = std::chrono::steady_clock::now() + hello_timeout + 1s;
+  auto deadline = std::chrono::steady_clock::now() + limit + 1s;
   while (!up && !failure) {
     self->request(link, 50ms, version_atom_v)
       .receive([&](version_vector&) { up = true; },
@@ -1323,11 +1320,12 @@ result<caf::actor> start_unix_link(caf::actor_system& sys, database_actor local,
 result<caf::actor> dial_unix(caf::actor_system& sys, database_actor local,
                              const std::string& socket_path, const std::string& remote,
                              link_mode mode, socket_link_options options) {
+  auto limit = options.hello_timeout;
   auto broker = start_unix_link(sys, std::move(local), socket_path, remote, mode,
                                 std::move(options));
   if (!broker)
     return broker;
-  return await_established(sys, *broker);
+  return await_established(sys, *broker, limit);
 }
 
 } // namespace blaze::actors

@@ -195,16 +195,19 @@ result<tcp_listener> serve_tcp(caf::actor_system& sys, const std::string& host,
                                std::uint16_t port, std::map<std::string, database_actor> databases,
                                socket_link_options options);
 
-// Connects (blocking the calling thread up to the hello deadline; actors use
+// Connects (blocking the calling thread up to options.hello_timeout; actors use
 // it only from a detached helper) and returns the link's broker at once,
 // like start_unix_link.
 result<caf::actor> dial_tcp(caf::actor_system& sys, database_actor local, const std::string& host,
                             std::uint16_t port, const std::string& remote, link_mode mode,
                             socket_link_options options);
 
-// Waits (blocking) until a started link exchanged both hellos; on failure
-// stops it and returns why. dial_unix = start_unix_link + this.
-result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link);
+// Waits (blocking) until a started link exchanged both hellos, at most
+// `limit` plus a second (the link's own hello deadline ends it sooner); on
+// failure stops it and returns why. dial_unix = start_unix_link + this,
+// with the options' hello_timeout.
+result<caf::actor> await_established(caf::actor_system& sys, const caf::actor& link,
+                                     std::chrono::milliseconds limit = std::chrono::seconds{10});
 
 // dial_unix without the wait: connects (without blocking) and returns the
 // link's broker at once; the hellos follow. Failures after this point end
