@@ -96,10 +96,17 @@ struct topology_state {
   std::set<std::string> served_paths;
   std::set<std::uint16_t> served_ports;
   link_id next_link = 1;
+  // "Established" reports of TCP links whose helper has not yet returned
+  // the connection (the handshake can finish first on a busy machine), by
+  // connection; applied when the connection arrives, dropped when the
+  // connection ends first or is not wanted.
+  std::map<caf::actor_addr, link_event> early;
   static inline const char* name = "blaze.topology";
 
   // Relays, connections and listeners never outlive the supervisor.
   ~topology_state() {
+    for (auto& [addr, ev] : early)
+      caf::anon_send_exit(ev.link, caf::exit_reason::user_shutdown);
     for (auto& [id, link] : links) {
       for (auto& d : link.directions)
         if (d.info.relay)
@@ -255,6 +262,16 @@ socket_link_options dial_options(const link_access& access) {
   return opts;
 }
 
+// A dialled connection is up: the peer and the outgoing relay become
+// known (each direction turns running once its relay reports; the peer's
+// relay, for the incoming direction, through progress frames).
+void apply_established(link_entry& link, const link_event& ev) {
+  link.info.peer = ev.peer;
+  for (auto& d : link.directions)
+    if (d.info.from == link.dial->local)
+      d.info.relay = ev.relay;
+}
+
 void dial(topology_pointer self, link_entry& link) {
   auto& st = self->state;
   auto node = st.nodes.find(link.dial->local);
@@ -266,11 +283,18 @@ void dial(topology_pointer self, link_entry& link) {
   link.started = steady::now();
   auto connected = [self](link_entry& link, caf::actor conn, bool over_tcp) {
     link.connection = std::move(conn);
-    self->monitor(link.connection);
     link.on_fallback = over_tcp && link.dial->has_unix();
     link.info.transport = over_tcp ? "tcp:" + link.dial->tcp_where() : "unix:" + link.dial->path;
     for (auto& d : link.directions)
       d.info.state = link_state::starting;
+    auto& early = self->state.early;
+    if (auto e = early.find(link.connection.address()); e != early.end()) {
+      // Up already, and watched since its report came.
+      apply_established(link, e->second);
+      early.erase(e);
+    } else {
+      self->monitor(link.connection);
+    }
     if (link.on_fallback)
       self->delayed_send(self, self->state.options.upgrade_interval, restart_atom_v,
                          link.info.id);
@@ -294,14 +318,15 @@ void dial(topology_pointer self, link_entry& link) {
   // supervisor never blocks.
   auto target = *link.dial;
   auto connector = self->system().spawn<caf::detached>(
-    [target, opts, db = node->second.info.db,
-     mode = link.info.mode](caf::event_based_actor* helper) -> caf::behavior {
+    [target, opts, db = node->second.info.db, mode = link.info.mode,
+     tcp_dial = st.options.tcp_dial](caf::event_based_actor* helper) -> caf::behavior {
       return {
         [=](connect_atom) -> caf::result<caf::actor> {
           helper->quit();
-          auto conn = dial_tcp(helper->system(), db, target.current_host(), target.current_port(),
-                               target.remote,
-                               mode, opts);
+          auto conn = tcp_dial ? tcp_dial(helper->system(), db, target.current_host(),
+                                          target.current_port(), target.remote, mode, opts)
+                               : dial_tcp(helper->system(), db, target.current_host(),
+                                          target.current_port(), target.remote, mode, opts);
           if (!conn)
             return runtime::to_caf_error(conn.error());
           return *conn;
@@ -316,6 +341,7 @@ void dial(topology_pointer self, link_entry& link) {
         auto i = self->state.links.find(id);
         if (i == self->state.links.end() || i->second.failed || i->second.connection) {
           // Disconnected (or failed) meanwhile: the new connection is not wanted.
+          self->state.early.erase(conn.address());
           caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
           return;
         }
@@ -346,17 +372,20 @@ void on_established(topology_pointer self, link_event& ev) {
     for (auto& [id, link] : st.links) {
       if (link.connection != ev.link)
         continue;
-      link.info.peer = ev.peer;
-      for (auto& d : link.directions) {
-        bool outgoing = d.info.from == link.dial->local;
-        if (outgoing)
-          d.info.relay = ev.relay;
-        // Either way running once the relay reports (the peer's relay, for
-        // the incoming direction, through progress frames).
-      }
+      apply_established(link, ev);
       return;
     }
-    return; // a connection of a link disconnected meanwhile
+    // A TCP helper may not have returned this connection yet: keep the
+    // report for it (watched, so that it goes if the connection ends first).
+    // Otherwise the connection belonged to a link disconnected meanwhile.
+    bool dialing = false;
+    for (auto& [id, link] : st.links)
+      dialing = dialing || link.dialing;
+    if (dialing && ev.link) {
+      self->monitor(ev.link);
+      st.early[ev.link.address()] = std::move(ev);
+    }
+    return;
   }
   // Accepted: a peer dialled one of this topology's sockets.
   link_entry link;
@@ -395,6 +424,9 @@ void on_established(topology_pointer self, link_event& ev) {
 bool on_connection_down(topology_pointer self, const caf::actor_addr& source,
                         const caf::error& reason) {
   auto& st = self->state;
+  // (A connection whose helper had not returned it yet is also watched
+  // through its early report; a link may have taken it since.)
+  st.early.erase(source);
   for (auto i = st.links.begin(); i != st.links.end(); ++i) {
     auto& link = i->second;
     if (!link.connection || link.connection.address() != source)

@@ -16,6 +16,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -206,6 +207,13 @@ struct topology_options {
   std::chrono::milliseconds stable_after{10000};
   // How often a link on its TCP fallback probes its Unix socket.
   std::chrono::milliseconds upgrade_interval{2000};
+  // How TCP links are dialled, in a detached helper thread; empty: dial_tcp.
+  // (A dialer that wraps dial_tcp can add its own socket setup, logging, or,
+  // in tests, a delay before the connection is returned.)
+  std::function<result<caf::actor>(caf::actor_system&, database_actor, const std::string& host,
+                                   std::uint16_t port, const std::string& remote, link_mode,
+                                   socket_link_options)>
+    tcp_dial;
 };
 
 topology_actor spawn_topology(caf::actor_system& sys, topology_options options = {});
