@@ -7,6 +7,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
@@ -39,6 +40,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using runtime::link_frame;
+
+using hello_deadline_atom = caf::atom_constant<caf::atom("linkddl")>;
+constexpr hello_deadline_atom hello_deadline_atom_v{};
 
 constexpr std::size_t read_chunk = 64 * 1024;
 
@@ -821,21 +825,14 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
                        std::move(co));
     send_bytes(self, st.channel->take_output());
   }
-  // The hello deadline: a response handler that only its timeout answers,
-  // for a request sent nowhere; the clock's entry is cancelled when the link
-  // ends. (It was a request the link sent itself. A link that ended before
-  // it handled that request left it in its mailbox, which CAF 0.17 does not
-  // empty when a broker ends, and the request named the link as its sender:
-  // link, state and mailbox were never freed. A delayed_send would hold the
-  // link in the clock for the whole deadline.)
-  auto deadline = self->new_request_id(caf::message_priority::normal);
-  self->request_response_timeout(caf::duration{st.options.hello_timeout}, deadline);
-  self->add_multiplexed_response_handler(deadline.response_id(), caf::behavior{
-    [self](caf::error&) {
-      if (!self->state.peer || !self->state.hello_sent)
-        fail(self, errc::timeout, "no link hello within the deadline");
-    },
-  });
+  // The hello deadline: a message without a sender, from the actor clock,
+  // which holds the link until then. Not a request or a request timeout:
+  // CAF names the link itself as their sender, and CAF 0.17 leaves a
+  // broker's mailbox as it is when the broker ends, so a link that ended
+  // before it handled one (its database already stopped, a connection
+  // closed at once, the timeout firing as the link ends) held itself, its
+  // state and mailbox until the process ended.
+  caf::delayed_anon_send(caf::actor{self}, st.options.hello_timeout, hello_deadline_atom_v);
   self->set_down_handler([self](const caf::down_msg& dm) {
     // The link holds references to its databases: it must not outlive them.
     auto& st = self->state;
@@ -858,6 +855,10 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       if (st.options.report_to)
         self->send(st.options.report_to, stats_atom_v, relay, stats);
       send_frame(self, runtime::link_progress{stats.ops_relayed, stats.lag});
+    },
+    [self](hello_deadline_atom) {
+      if (!self->state.peer || !self->state.hello_sent)
+        fail(self, errc::timeout, "no link hello within the deadline");
     },
     // The grant that admitted the peer was revoked: cut the link now.
     [self](revoke_atom, const std::string& reason) {
@@ -1072,6 +1073,8 @@ blaze::error gai_error(const std::string& host, int code) {
 // Access proofs are bound to the secure channel: without it there is
 // nothing to bind them to.
 result<void> check_access_options(const socket_link_options& options) {
+  if (options.hello_timeout <= std::chrono::milliseconds::zero())
+    return blaze::error{errc::invalid_argument, "the hello timeout must be positive"};
   if (options.link_secret.empty()
       && (!options.grants.empty() || !options.access_secret.empty() || !options.teams.empty()
           || !options.served_teams.empty()))

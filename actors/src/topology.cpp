@@ -335,7 +335,8 @@ void dial(topology_pointer self, link_entry& link) {
     });
   link.dialing = true;
   auto id = link.info.id;
-  self->request(connector, db_timeout + db_timeout, connect_atom_v)
+  // The helper returns within the connect timeout (the hello timeout).
+  self->request(connector, caf::duration{opts.hello_timeout + db_timeout}, connect_atom_v)
     .then(
       [self, id, connected](caf::actor& conn) mutable {
         auto i = self->state.links.find(id);

@@ -209,7 +209,8 @@ struct topology_options {
   std::chrono::milliseconds upgrade_interval{2000};
   // How TCP links are dialled, in a detached helper thread; empty: dial_tcp.
   // (A dialer that wraps dial_tcp can add its own socket setup, logging, or,
-  // in tests, a delay before the connection is returned.)
+  // in tests, a delay before the connection is returned.) It must return
+  // within the options' hello_timeout plus 10 s, or the link is re-dialled.
   std::function<result<caf::actor>(caf::actor_system&, database_actor, const std::string& host,
                                    std::uint16_t port, const std::string& remote, link_mode,
                                    socket_link_options)>
