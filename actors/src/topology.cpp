@@ -319,14 +319,14 @@ void dial(topology_pointer self, link_entry& link) {
   auto target = *link.dial;
   auto connector = self->system().spawn<caf::detached>(
     [target, opts, db = node->second.info.db, mode = link.info.mode,
-     tcp_dial = st.options.tcp_dial](caf::event_based_actor* helper) -> caf::behavior {
+     tcp_dial = st.options.tcp_dial ? st.options.tcp_dial
+                                    : decltype(st.options.tcp_dial){dial_tcp}](
+      caf::event_based_actor* helper) -> caf::behavior {
       return {
         [=](connect_atom) -> caf::result<caf::actor> {
           helper->quit();
-          auto conn = tcp_dial ? tcp_dial(helper->system(), db, target.current_host(),
-                                          target.current_port(), target.remote, mode, opts)
-                               : dial_tcp(helper->system(), db, target.current_host(),
-                                          target.current_port(), target.remote, mode, opts);
+          auto conn = tcp_dial(helper->system(), db, target.current_host(), target.current_port(),
+                               target.remote, mode, opts);
           if (!conn)
             return runtime::to_caf_error(conn.error());
           return *conn;

@@ -146,6 +146,31 @@ int connect_loopback(std::uint16_t port) {
   return -1;
 }
 
+// A loopback TCP listener that accepts (in the kernel's backlog) and never
+// answers: a peer gone silent. Closed at the end of the scope.
+struct silent_tcp_listener {
+  int fd = -1;
+  std::uint16_t port = 0;
+  silent_tcp_listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    BOOST_REQUIRE(::listen(fd, 4) == 0);
+    BOOST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    port = ntohs(sa.sin_port);
+  }
+  ~silent_tcp_listener() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  silent_tcp_listener(const silent_tcp_listener&) = delete;
+  silent_tcp_listener& operator=(const silent_tcp_listener&) = delete;
+};
+
 // Holds the multiplexer of `sys` (a function posted to it waits) while a
 // test sets a scene; once released, the multiplexer handles all that piled
 // up meanwhile in one run. The function is posted through two hops of the
@@ -539,15 +564,7 @@ BOOST_AUTO_TEST_CASE(a_connection_accepted_as_the_node_stops_is_closed) {
 // when the broker ends. Once the link has ended and its deadline has
 // passed, nothing may hold it.
 BOOST_AUTO_TEST_CASE(a_dialled_link_that_ends_at_once_is_freed) {
-  int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  BOOST_REQUIRE(server >= 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  BOOST_REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  BOOST_REQUIRE(::listen(server, 4) == 0);
-  BOOST_REQUIRE(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  silent_tcp_listener server;
   open_options oo;
   oo.kdf_log2_n = 10;
   auto gone = actors::open_database(*sys, "gone", dir / "gone", "pw", oo);
@@ -559,28 +576,19 @@ BOOST_AUTO_TEST_CASE(a_dialled_link_that_ends_at_once_is_freed) {
     o.link_secret = "secret";
     // The actor clock holds the link until its hello deadline.
     o.hello_timeout = 1s;
-    auto link = actors::dial_tcp(*sys, *gone, "127.0.0.1", ntohs(sa.sin_port), "peer",
+    auto link = actors::dial_tcp(*sys, *gone, "127.0.0.1", server.port, "peer",
                                  actors::link_mode::read_only, o);
     BOOST_REQUIRE_MESSAGE(link.ok(), (link ? "" : link.error().to_string()));
     addr = link->address();
   }
   BOOST_TEST(eventually([&] { return !caf::actor_cast<caf::actor>(addr); }));
-  ::close(server);
 }
 
 // A peer that accepts the connection and never answers is cut at the hello
 // deadline, with a timeout: over a Unix socket with plain frames, and over
 // TCP in the secure channel, whose handshake it never finishes.
 BOOST_AUTO_TEST_CASE(a_silent_peer_is_cut_at_the_hello_deadline) {
-  int tcp_server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  BOOST_REQUIRE(tcp_server >= 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  BOOST_REQUIRE(::bind(tcp_server, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  BOOST_REQUIRE(::listen(tcp_server, 4) == 0);
-  BOOST_REQUIRE(::getsockname(tcp_server, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  silent_tcp_listener tcp_server;
   int unix_server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   BOOST_REQUIRE(unix_server >= 0);
   auto path = (dir / "quiet.sock").string();
@@ -601,7 +609,7 @@ BOOST_AUTO_TEST_CASE(a_silent_peer_is_cut_at_the_hello_deadline) {
     result<caf::actor> link = blaze::error{errc::invalid_argument, "not dialled"};
     if (secure) {
       o.link_secret = "secret";
-      link = actors::dial_tcp(*sys, *db, "127.0.0.1", ntohs(sa.sin_port), "peer",
+      link = actors::dial_tcp(*sys, *db, "127.0.0.1", tcp_server.port, "peer",
                               actors::link_mode::bidirectional, o);
     } else {
       link = actors::start_unix_link(*sys, *db, path, "peer", actors::link_mode::bidirectional,
@@ -627,7 +635,6 @@ BOOST_AUTO_TEST_CASE(a_silent_peer_is_cut_at_the_hello_deadline) {
     BOOST_TEST((took < 4s), what);
   }
   stop(caf::actor_cast<caf::actor>(*db));
-  ::close(tcp_server);
   ::close(unix_server);
 }
 

@@ -13,8 +13,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>

@@ -16,9 +16,9 @@
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
