@@ -4,6 +4,7 @@
 // arrive in order are sent from the notification; everything else (gaps,
 // overflow, the start) is read back from the source's op log.
 #include "blaze/actors/relay.hpp"
+#include "blaze/runtime/system_config.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
@@ -61,6 +62,8 @@ struct batch_in_flight {
 struct relay_state {
   database_actor source;
   op_sink sink;
+  // The sink's way around its mailbox, when it has one.
+  std::shared_ptr<direct_sink> direct;
   relay_options options;
   caf::actor supervisor;
 
@@ -160,6 +163,28 @@ void report(relay_pointer self) {
     caf::anon_send(st.supervisor, stats_atom_v, caf::actor_cast<relay_actor>(self), st.stats());
 }
 
+// Batch `id` was acknowledged: the acknowledged prefix moves `acked` (each
+// target covers every earlier batch; a sink answers in order, a direct
+// sink's acknowledgements may come out of order).
+void acknowledged(relay_pointer self, std::uint64_t id) {
+  auto& st = self->state;
+  for (auto& b : st.in_flight)
+    if (b.id == id)
+      b.done = true;
+  bool report_now = false;
+  while (!st.in_flight.empty() && st.in_flight.front().done) {
+    auto& b = st.in_flight.front();
+    st.acked.merge(b.target);
+    st.in_flight_ops -= b.ops;
+    st.ops_relayed += b.ops;
+    ++st.batches;
+    report_now = report_now || b.report;
+    st.in_flight.pop_front();
+  }
+  if (report_now)
+    report(self);
+}
+
 // Sends `batch`, which must fit the window; `report_on_ack`: report once
 // it is acknowledged.
 void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = false) {
@@ -172,30 +197,27 @@ void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = 
   auto n = batch.size();
   st.in_flight.push_back(batch_in_flight{id, n, st.sent, false, report_on_ack});
   st.in_flight_ops += n;
-  self->request(st.sink, caf::infinite, apply_atom_v, std::move(batch))
-    .then(
-      [self, id](const apply_stats&) {
-        auto& st = self->state;
-        // A sink answers in order, but only the acknowledged prefix may
-        // move `acked` (each target covers every earlier batch).
-        for (auto& b : st.in_flight)
-          if (b.id == id)
-            b.done = true;
-        bool report_now = false;
-        while (!st.in_flight.empty() && st.in_flight.front().done) {
-          auto& b = st.in_flight.front();
-          st.acked.merge(b.target);
-          st.in_flight_ops -= b.ops;
-          st.ops_relayed += b.ops;
-          ++st.batches;
-          report_now = report_now || b.report;
-          st.in_flight.pop_front();
-        }
-        if (report_now)
-          report(self);
-        pump(self);
-      },
-      [self](caf::error& e) { self->quit(std::move(e)); });
+  auto on_ack = [self, id](const apply_stats&) {
+    acknowledged(self, id);
+    pump(self);
+  };
+  auto on_error = [self](caf::error& e) { self->quit(std::move(e)); };
+  if (!st.direct) {
+    self->request(st.sink, caf::infinite, apply_atom_v, std::move(batch)).then(on_ack, on_error);
+    return;
+  }
+  auto sent = st.direct->send_ops(std::move(batch));
+  if (!sent) {
+    self->quit(runtime::to_caf_error(sent.error()));
+    return;
+  }
+  if (*sent == 0) {
+    // Nothing crossed: delivered. (No pump: the caller pumps.)
+    acknowledged(self, id);
+    return;
+  }
+  self->request(caf::actor_cast<caf::actor>(st.sink), caf::infinite, awaited_atom_v, *sent)
+    .then(on_ack, on_error);
 }
 
 // Reads what the sink lacks from the source's op log, at most a batch that
@@ -345,7 +367,8 @@ void on_change(relay_pointer self, const change& c) {
 }
 
 relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor source, op_sink sink,
-                                         relay_options options, caf::actor supervisor) {
+                                         relay_options options, caf::actor supervisor,
+                                         std::shared_ptr<direct_sink> direct) {
   auto& st = self->state;
   if (options.max_batch == 0)
     options.max_batch = 1;
@@ -355,6 +378,7 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
     options.max_batches_in_flight = 1;
   st.source = std::move(source);
   st.sink = std::move(sink);
+  st.direct = std::move(direct);
   st.options = options;
   st.supervisor = std::move(supervisor);
   self->monitor(st.source);
@@ -459,9 +483,10 @@ void tell_peer_holds(const relay_actor& relay, const std::vector<op>& ops, node_
 }
 
 relay_actor spawn_relay(caf::actor_system& sys, database_actor source, op_sink sink,
-                        relay_options options, caf::actor supervisor) {
+                        relay_options options, caf::actor supervisor,
+                        std::shared_ptr<direct_sink> direct) {
   relay_actor handle = sys.spawn(relay_behavior, std::move(source), std::move(sink), options,
-                                 std::move(supervisor));
+                                 std::move(supervisor), std::move(direct));
   return handle;
 }
 

@@ -18,13 +18,19 @@
 #include <caf/scoped_actor.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -65,41 +71,27 @@ namespace net = caf::io::network;
 // (The write registration a flush queues is not squashed by the del of the
 // read side: the stream drops that reference when the write is done.)
 //
-// It also writes at once: flush() sends what the socket takes from the
-// broker's handler. CAF's stream would register the socket for writing and
-// write in the next round of the event loop: two epoll_ctl calls and a loop
-// iteration per frame, on the path of every op a link carries. What the
-// socket does not take goes the stream's way, and while the stream is
-// writing everything does, so that bytes stay in order.
+// It also lets the link's outgoing relay write on its own thread: see
+// link_writer below. Every byte of a link goes through its writer, which
+// sends what the socket takes at once and leaves the rest to CAF's stream
+// (flush() hands it over), in order.
+class link_writer;
+
+void register_writer(int fd, const std::shared_ptr<link_writer>& w);
+void unregister_writer(int fd);
+
 class link_scribe final : public net::scribe_impl {
 public:
-  link_scribe(net::default_multiplexer& mpx, int fd) : net::scribe_impl(mpx, fd) {
-    // data_transferred (below) then says when the stream's write is done.
-    stream_.ack_writes(true);
-  }
+  link_scribe(net::default_multiplexer& mpx, int fd);
+  ~link_scribe() override;
 
-  void flush() override {
-    auto& buf = stream_.wr_buf(); // written, not yet handed to the stream
-    if (!stream_writing_ && !buf.empty()) {
-      auto n = ::send(stream_.fd(), buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0)
-        buf.erase(buf.begin(), buf.begin() + n);
-      // Anything else (EAGAIN, an error) leaves the bytes to the stream, whose
-      // own write reports an error to the broker as the connection's failure.
-    }
-    if (!buf.empty()) {
-      stream_writing_ = true;
-      net::scribe_impl::flush();
-    }
-  }
+  void flush() override;
 
   // The stream wrote; `remaining` counts what it still holds and what was
-  // written since. At 0 it stops writing (prepare_next_write). No message
-  // to the broker: it never asked for write acknowledgements.
-  void data_transferred(caf::execution_unit*, size_t, size_t remaining) override {
-    if (remaining == 0)
-      stream_writing_ = false;
-  }
+  // written since. At 0 it stops writing (prepare_next_write) unless the
+  // writer has more. No message to the broker: it never asked for write
+  // acknowledgements.
+  void data_transferred(caf::execution_unit*, size_t, size_t remaining) override;
 
   void graceful_shutdown() override {
     // remove_from_loop() below may drop the stream's reference to us and
@@ -116,7 +108,8 @@ public:
   }
 
 private:
-  bool stream_writing_ = false; // the stream has bytes of ours to write
+  int fd_;
+  std::shared_ptr<link_writer> writer_;
 };
 
 caf::intrusive_ptr<link_scribe> make_link_scribe(net::default_multiplexer& mpx, int fd) {
@@ -189,13 +182,516 @@ void add_link_doorman(caf::io::abstract_broker* self, int fd) {
   self->add_doorman(caf::make_counted<link_doorman>(*mpx, fd));
 }
 
+// --- what crosses a link, and how its bytes leave ---------------------------------
+
+// What crosses a link, settled by the hellos and fixed from then on.
+struct link_policy {
+  bool dialer = false;
+  // The collections the link carries (empty: all).
+  std::vector<std::string> collections;
+  // End-to-end sealing. Both ends: the teams whose sealed ops the link
+  // carries, and whether only sealed ops cross it. Dialler: the keys of the
+  // teams it is a member of, with the collections each seals; the
+  // collections it asked for (plaintext names).
+  std::vector<std::string> teams;
+  bool sealed_only = false;
+  struct member {
+    team_key key;
+    std::vector<std::string> collections;
+  };
+  std::vector<member> members;
+  std::vector<std::string> asked;
+  // Listener: the fields the dialler's grant lets cross (empty: all).
+  std::vector<std::string> fields;
+};
+
+bool contains(const std::vector<std::string>& xs, std::string_view x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+// The first field of a plaintext op that the link's field list leaves out
+// (nullptr: none).
+const std::string* hidden_field(const link_policy& st, const op& o) {
+  if (st.fields.empty() || is_sealed_collection(o.collection))
+    return nullptr;
+  for (auto& [name, v] : o.fields)
+    if (!contains(st.fields, name))
+      return &name;
+  for (auto& name : o.removed)
+    if (!contains(st.fields, name))
+      return &name;
+  return nullptr;
+}
+
+// The op as the link's field list lets it cross: other fields left out (an
+// op that keeps no field still crosses, so that the peer's version vector
+// has no gap).
+void project(const link_policy& st, op& o) {
+  if (hidden_field(st, o) == nullptr)
+    return;
+  for (auto i = o.fields.begin(); i != o.fields.end();)
+    i = contains(st.fields, i->first) ? std::next(i) : o.fields.erase(i);
+  o.removed.erase(std::remove_if(o.removed.begin(), o.removed.end(),
+                                 [&](const std::string& f) { return !contains(st.fields, f); }),
+                  o.removed.end());
+}
+
+// Whether an op of `collection` may cross the link (either way): a sealed
+// op when the link carries its team, a plaintext op when the link is not
+// sealed-only and carries its collection.
+bool carries(const link_policy& st, const std::string& collection) {
+  if (is_sealed_collection(collection))
+    return contains(st.teams, sealed_collection_team(collection));
+  if (st.sealed_only)
+    return false;
+  return st.collections.empty() || contains(st.collections, collection);
+}
+
+// What of `ops` crosses the link, in place: a member's ops of its teams'
+// collections sealed, everything the link does not carry dropped.
+result<void> outgoing(link_policy& st, std::vector<op>& ops) {
+  bool seals = st.dialer && (!st.members.empty() || !st.asked.empty());
+  if (!st.fields.empty())
+    for (auto& o : ops)
+      project(st, o);
+  if (!seals && st.collections.empty() && !st.sealed_only && st.teams.empty()) {
+    // The common case: everything crosses, except sealed ops, which a link
+    // without teams never carries.
+    ops.erase(std::remove_if(ops.begin(), ops.end(),
+                             [](const op& o) { return is_sealed_collection(o.collection); }),
+              ops.end());
+    return {};
+  }
+  std::vector<op> out;
+  out.reserve(ops.size());
+  for (auto& o : ops) {
+    if (seals && !is_sealed_collection(o.collection)) {
+      if (!st.asked.empty() && !contains(st.asked, o.collection))
+        continue;
+      auto m = std::find_if(st.members.begin(), st.members.end(), [&](auto& m) {
+        return m.collections.empty() || contains(m.collections, o.collection);
+      });
+      if (m != st.members.end()) {
+        auto s = m->key.seal(o);
+        if (!s)
+          return s.error();
+        out.push_back(std::move(*s));
+        continue;
+      }
+    }
+    if (carries(st, o.collection))
+      out.push_back(std::move(o));
+  }
+  ops = std::move(out);
+  return {};
+}
+
+
+using drain_atom = caf::atom_constant<caf::atom("linkdrain")>;
+constexpr drain_atom drain_atom_v{};
+
+// The sending half of a link's socket, shared by the link (on the
+// multiplexer's thread) and its outgoing relay (on the relay's thread).
+// Whoever has a frame to send seals it (the secure channel lives here,
+// under the writer's lock, so that records leave in the order they are
+// sealed) and sends what the socket takes at once. What it does not take
+// waits here until the link's scribe hands it to CAF's stream (flush), and
+// while the stream holds bytes everything goes its way, in order. So a
+// relayed op leaves on the thread that relayed it: the link's multiplexer
+// thread is not woken on the way out (only acknowledgements go through it).
+// Without a socket of its own (a multiplexer other than CAF's default), the
+// writer only seals and queues; the link writes.
+class link_writer final : public direct_sink {
+public:
+  explicit link_writer(int fd) : fd_(fd) {}
+
+  bool direct() const { return fd_ >= 0; }
+
+  // The link, woken (drain_atom) when another thread left bytes for the
+  // stream. Set before the relay starts.
+  void set_link(caf::actor_addr link) {
+    std::lock_guard<std::mutex> g{mtx_};
+    link_ = std::move(link);
+  }
+
+  // What crosses the link: set once the hellos are exchanged, before the
+  // relay starts, and read only by the relay (without sealing keys: links
+  // whose dialler seals send through the link, see established()).
+  void set_policy(link_policy p) { policy_ = std::move(p); }
+
+  // Opens the secure channel; its first message is queued at once.
+  bool open_channel(runtime::channel_role role, runtime::channel_options options) {
+    std::lock_guard<std::mutex> g{mtx_};
+    channel_.emplace(role, std::move(options));
+    secured_ = true;
+    return put(channel_->take_output());
+  }
+
+  // Set before the relay starts.
+  bool secured() const { return secured_; }
+
+  bool established() {
+    std::lock_guard<std::mutex> g{mtx_};
+    return channel_ && channel_->established();
+  }
+
+  std::string channel_binding() {
+    std::lock_guard<std::mutex> g{mtx_};
+    return channel_ ? channel_->channel_binding() : std::string{};
+  }
+
+  // Feeds what the socket read to the channel (plaintext to `plain`) and
+  // queues its answer. `flush`: bytes wait for the stream.
+  result<void> feed(std::string_view bytes, std::string& plain, bool& flush) {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto r = channel_->feed(bytes, plain);
+    flush = put(channel_->take_output());
+    return r;
+  }
+
+  // Sends an encoded frame (sealed when there is a channel). `flush` as above.
+  result<void> send(std::string_view wire, bool& flush) {
+    std::lock_guard<std::mutex> g{mtx_};
+    flush = false;
+    if (closed_)
+      return {};
+    if (!channel_) {
+      flush = put(wire);
+      return {};
+    }
+    auto r = channel_->send(wire);
+    flush = put(channel_->take_output());
+    return r;
+  }
+
+  // Ids of the batches of both senders (the link and its relay).
+  std::uint64_t next_batch() { return next_batch_.fetch_add(1); }
+
+  // The relay's batch: filtered, sealed into a frame and sent here. Ops
+  // that were forwarded already (forward) are left out.
+  result<std::uint64_t> send_ops(std::vector<op> ops) override {
+    std::uint64_t id = 0;
+    bool flush = false;
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      if (closed_)
+        return blaze::error{errc::closed, "the link is closed"};
+      if (forwarding_) {
+        ops.erase(std::remove_if(ops.begin(), ops.end(),
+                                 [&](const op& o) { return o.seq <= sent_.get(o.origin); }),
+                  ops.end());
+        for (auto& o : ops)
+          if (o.seq == sent_.get(o.origin) + 1)
+            sent_.set(o.origin, o.seq);
+      }
+      if (auto r = outgoing(policy_, ops); !r)
+        return r.error();
+      if (ops.empty())
+        return std::uint64_t{0};
+      id = next_batch();
+      auto sent = seal_and_put(runtime::link_ops{id, std::move(ops)}, flush);
+      if (!sent)
+        return sent.error();
+      unawaited_.insert(id);
+    }
+    if (flush)
+      wake_link();
+    return id;
+  }
+
+  // Forwarding on receipt. A link that receives ops hands them, on the
+  // multiplexer's thread and before its database commits them, to the
+  // other links of the same database (forward): each sends at once those
+  // that continue what it sent its peer, as its relay would once the
+  // commit notifies it, and tells its relay (peer_holds), whose mailbox
+  // then has the note before the commit's notification. On a node this
+  // takes the database's thread off the path of a client's op to the
+  // other clients. Only while the socket takes everything at once and at
+  // most `window` forwarded ops wait for acknowledgements: otherwise the
+  // relay carries the ops, with its backpressure.
+  void start_forwarding(node_id peer, const version_vector& peer_have, relay_actor relay,
+                        std::size_t window) {
+    std::lock_guard<std::mutex> g{mtx_};
+    peer_ = peer;
+    sent_ = peer_have;
+    relay_ = std::move(relay);
+    forward_window_ = window;
+    forwarding_ = true;
+  }
+
+  void forward(const std::vector<op>& ops) {
+    version_vector first, last;
+    relay_actor relay;
+    bool flush = false;
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      if (!forwarding_ || closed_ || stream_writing_ || !pending_.empty()
+          || forwarded_ops_ >= forward_window_)
+        return;
+      std::vector<op> out;
+      auto sent = sent_; // moved on once the batch is out
+      for (auto& o : ops) {
+        // Never back to its origin; only what continues what was sent.
+        if (o.origin == peer_ || o.seq != sent.get(o.origin) + 1)
+          continue;
+        sent.set(o.origin, o.seq);
+        if (first.get(o.origin) == 0)
+          first.set(o.origin, o.seq);
+        last.set(o.origin, o.seq);
+        out.push_back(o);
+      }
+      if (out.empty())
+        return;
+      // Ops the link does not carry count as delivered, as for the relay.
+      if (!outgoing(policy_, out)) {
+        // Only sealing fails, and a forwarding link seals nothing.
+        return;
+      }
+      if (!out.empty()) {
+        auto id = next_batch();
+        auto n = out.size();
+        // A channel that fails here fails the link's next frame too.
+        if (!seal_and_put(runtime::link_ops{id, std::move(out)}, flush))
+          return;
+        forwarded_.emplace(id, n);
+        forwarded_ops_ += n;
+      }
+      sent_ = std::move(sent);
+      relay = relay_;
+    }
+    if (flush)
+      wake_link();
+    caf::anon_send(relay, peer_holds_atom_v, std::move(first), std::move(last));
+  }
+
+  // The peer acknowledged a forwarded batch: true once per id.
+  bool take_forwarded(std::uint64_t id) {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto i = forwarded_.find(id);
+    if (i == forwarded_.end())
+      return false;
+    forwarded_ops_ -= i->second;
+    forwarded_.erase(i);
+    return true;
+  }
+
+  // A batch the relay sent and has not asked about yet: true once per id.
+  bool take_unawaited(std::uint64_t id) {
+    std::lock_guard<std::mutex> g{mtx_};
+    return unawaited_.erase(id) > 0;
+  }
+
+  // Nothing more is sent (the link ended, or its socket is about to close).
+  void close() {
+    relay_actor relay; // released without the lock
+    std::lock_guard<std::mutex> g{mtx_};
+    closed_ = true;
+    forwarding_ = false;
+    pending_.clear();
+    relay.swap(relay_);
+  }
+
+  // The multiplexer's side: what waits goes to the stream's buffer `buf`.
+  // True when the stream now has bytes of ours.
+  template <class Buffer>
+  bool hand_over(Buffer& buf) {
+    std::lock_guard<std::mutex> g{mtx_};
+    drain_asked_ = false;
+    if (pending_.empty())
+      return false;
+    buf.insert(buf.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+    stream_writing_ = true;
+    return true;
+  }
+
+  // The stream wrote everything it had: it takes what waits, or stops.
+  template <class Buffer>
+  void stream_done(Buffer& buf) {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (pending_.empty()) {
+      stream_writing_ = false;
+      return;
+    }
+    buf.insert(buf.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+  }
+
+  // Without a socket: what waits, for the link to write.
+  std::string take_pending() {
+    std::lock_guard<std::mutex> g{mtx_};
+    drain_asked_ = false;
+    return std::exchange(pending_, std::string{});
+  }
+
+private:
+  // With the lock held: encodes `f`, seals it when there is a channel, and
+  // sends or queues it.
+  result<void> seal_and_put(const link_frame& f, bool& flush) {
+    std::string wire;
+    runtime::encode_frame(f, wire);
+    if (!channel_) {
+      flush = put(wire);
+      return {};
+    }
+    auto r = channel_->send(wire);
+    flush = put(channel_->take_output());
+    return r;
+  }
+
+  void wake_link() {
+    if (auto link = caf::actor_cast<caf::actor>(link_))
+      caf::anon_send(link, drain_atom_v);
+  }
+
+  // With the lock held: sends `bytes` or queues them behind what waits.
+  // True when whoever called must see that the stream takes them (the
+  // first bytes to wait since the stream last had nothing).
+  bool put(std::string_view bytes) {
+    if (bytes.empty() || closed_)
+      return false;
+    if (fd_ >= 0 && !stream_writing_ && pending_.empty()) {
+      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      // EAGAIN or an error leaves the bytes to the stream, whose own write
+      // reports an error to the link as the connection's failure.
+      if (n > 0)
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+      if (bytes.empty())
+        return false;
+    }
+    pending_.append(bytes);
+    if (stream_writing_ || drain_asked_)
+      return false;
+    drain_asked_ = true;
+    return true;
+  }
+
+  const int fd_;
+  link_policy policy_;
+  std::atomic<std::uint64_t> next_batch_{1};
+  std::mutex mtx_;
+  caf::actor_addr link_;
+  std::optional<runtime::secure_channel> channel_;
+  bool secured_ = false;
+  std::string pending_;
+  bool stream_writing_ = false; // the stream holds bytes of ours
+  bool drain_asked_ = false;    // someone will hand pending_ to the stream
+  bool closed_ = false;
+  std::set<std::uint64_t> unawaited_;
+  // Forwarding: the peer's node, what it holds or has on its way (per
+  // origin, contiguous), the relay to tell, forwarded batches (id, ops)
+  // not yet acknowledged.
+  bool forwarding_ = false;
+  node_id peer_ = 0;
+  version_vector sent_;
+  relay_actor relay_;
+  std::size_t forward_window_ = 0;
+  std::map<std::uint64_t, std::size_t> forwarded_;
+  std::size_t forwarded_ops_ = 0;
+};
+
+// The links of each database (by actor id) whose relays send directly:
+// where a link forwards the ops it receives.
+std::mutex forwarders_mtx;
+std::map<caf::actor_id, std::vector<std::weak_ptr<link_writer>>> forwarders;
+
+void join_forwarders(caf::actor_id db, const std::shared_ptr<link_writer>& w) {
+  std::lock_guard<std::mutex> g{forwarders_mtx};
+  auto& ws = forwarders[db];
+  ws.erase(std::remove_if(ws.begin(), ws.end(), [](auto& x) { return x.expired(); }), ws.end());
+  ws.push_back(w);
+}
+
+void leave_forwarders(caf::actor_id db, const link_writer* w) {
+  std::lock_guard<std::mutex> g{forwarders_mtx};
+  auto i = forwarders.find(db);
+  if (i == forwarders.end())
+    return;
+  auto& ws = i->second;
+  ws.erase(std::remove_if(ws.begin(), ws.end(),
+                          [&](auto& x) {
+                            auto p = x.lock();
+                            return !p || p.get() == w;
+                          }),
+           ws.end());
+  if (ws.empty())
+    forwarders.erase(i);
+}
+
+// The other links of `db` to forward to (not `self`).
+std::vector<std::shared_ptr<link_writer>> forwarders_of(caf::actor_id db, const link_writer* self) {
+  std::vector<std::shared_ptr<link_writer>> out;
+  std::lock_guard<std::mutex> g{forwarders_mtx};
+  auto i = forwarders.find(db);
+  if (i == forwarders.end())
+    return out;
+  for (auto& x : i->second)
+    if (auto p = x.lock(); p && p.get() != self)
+      out.push_back(std::move(p));
+  return out;
+}
+
+// The writers of the link scribes alive, by socket (a link finds its own
+// from its connection handle, which CAF numbers by socket).
+std::mutex writers_mtx;
+std::unordered_map<int, std::weak_ptr<link_writer>> writers;
+
+void register_writer(int fd, const std::shared_ptr<link_writer>& w) {
+  std::lock_guard<std::mutex> g{writers_mtx};
+  writers[fd] = w;
+}
+
+void unregister_writer(int fd) {
+  std::lock_guard<std::mutex> g{writers_mtx};
+  writers.erase(fd);
+}
+
+// The writer of a link's connection: its scribe's, or one that only queues.
+std::shared_ptr<link_writer> writer_of(caf::io::connection_handle conn) {
+  {
+    std::lock_guard<std::mutex> g{writers_mtx};
+    auto i = writers.find(static_cast<int>(conn.id()));
+    if (i != writers.end())
+      if (auto w = i->second.lock())
+        return w;
+  }
+  return std::make_shared<link_writer>(-1);
+}
+
+link_scribe::link_scribe(net::default_multiplexer& mpx, int fd)
+  : net::scribe_impl(mpx, fd), fd_(fd), writer_(std::make_shared<link_writer>(fd)) {
+  // data_transferred then says when the stream's write is done.
+  stream_.ack_writes(true);
+  register_writer(fd_, writer_);
+}
+
+link_scribe::~link_scribe() {
+  // Before the socket closes (event_handler's destructor): nobody may
+  // write to a number the system could give to another socket.
+  writer_->close();
+  unregister_writer(fd_);
+}
+
+void link_scribe::flush() {
+  auto& buf = stream_.wr_buf(); // written, not yet handed to the stream
+  writer_->hand_over(buf);
+  if (!buf.empty())
+    net::scribe_impl::flush();
+}
+
+void link_scribe::data_transferred(caf::execution_unit*, size_t, size_t remaining) {
+  if (remaining == 0)
+    writer_->stream_done(stream_.wr_buf());
+}
+
 // --- one end of a connection ----------------------------------------------------
 
-struct link_state {
+// One end's state. The policy part is what crosses the link (see
+// link_policy; the grant's fields and the teams are settled by the hellos).
+struct link_state : link_policy {
   static inline const char* name = "blaze.socket_link";
 
   database_actor db;
-  bool dialer = false;
   bool tcp = false;
   // Dialer: what this side asks for. Listener: decided from the dialer's hello.
   bool sends_ops = false;
@@ -207,7 +703,9 @@ struct link_state {
   socket_link_options options;
 
   caf::io::connection_handle conn;
-  std::optional<runtime::secure_channel> channel;   // when a link secret is set
+  // Every byte leaves through it; it holds the secure channel when a link
+  // secret is set.
+  std::shared_ptr<link_writer> out;
   runtime::frame_reader reader;
   std::string plain;                                // decrypted, not yet framed
 
@@ -216,28 +714,13 @@ struct link_state {
   bool hello_sent = false;
   std::optional<runtime::link_hello> peer;          // set once the peer's hello arrived
   version_vector peer_have;                         // updated by acks
-  // The collections the link carries (empty: all), and the grant of the
-  // dialler (listener side; empty name without grants).
-  std::vector<std::string> collections;
   std::string proof;                                // this side's proof for its hello
-  // End-to-end sealing. Both ends: the teams whose sealed ops the link
-  // carries, and whether only sealed ops cross it. Dialler: the keys of the
-  // teams it is a member of, with the collections each seals; the
-  // collections it asked for (plaintext names); its team proofs.
-  std::vector<std::string> teams;
-  bool sealed_only = false;
-  struct member {
-    team_key key;
-    std::vector<std::string> collections;
-  };
-  std::vector<member> members;
-  std::vector<std::string> asked;
+  // Dialler: its team proofs.
   std::vector<runtime::link_team> team_proofs;
-  // Listener: the dialler's uid on a Unix socket (SO_PEERCRED), the grant
-  // that admitted it, and the fields that grant lets cross (empty: all).
+  // Listener: the dialler's uid on a Unix socket (SO_PEERCRED), and the
+  // grant that admitted it (empty name without grants).
   std::optional<std::uint32_t> peer_uid;
   std::string grant;
-  std::vector<std::string> fields;
   // Op batches read in one go, applied together (one write on the database's
   // thread instead of one per batch), then acknowledged batch by batch.
   std::vector<op> to_apply;
@@ -247,7 +730,9 @@ struct link_state {
   std::vector<caf::typed_response_promise<version_vector>> version_waiters;
   std::vector<caf::typed_response_promise<node_id>> node_waiters;
   std::map<std::uint64_t, caf::typed_response_promise<apply_stats>> in_flight;
-  std::uint64_t next_batch = 1;
+  // Acks of batches the relay sent itself that came before the relay
+  // asked for them (awaited_atom).
+  std::map<std::uint64_t, apply_stats> early_acks;
 
   relay_actor relay; // local -> peer, when this side sends ops
 };
@@ -262,11 +747,18 @@ bool contains_uid(const std::vector<std::uint32_t>& uids, std::uint32_t uid) {
   return std::find(uids.begin(), uids.end(), uid) != uids.end();
 }
 
-void send_bytes(link_broker* self, std::string_view bytes) {
+// Bytes the writer could not send at once go to the stream.
+void flush_writer(link_broker* self) {
+  auto& st = self->state;
+  if (st.out->direct()) {
+    self->flush(st.conn);
+    return;
+  }
+  auto bytes = st.out->take_pending();
   if (bytes.empty())
     return;
-  self->write(self->state.conn, bytes.size(), bytes.data());
-  self->flush(self->state.conn);
+  self->write(st.conn, bytes.size(), bytes.data());
+  self->flush(st.conn);
 }
 
 void end(link_broker* self, const caf::error& err);
@@ -275,16 +767,12 @@ void end(link_broker* self, const caf::error& err);
 void send_frame(link_broker* self, const link_frame& f) {
   std::string wire;
   runtime::encode_frame(f, wire);
-  auto& st = self->state;
-  if (!st.channel) {
-    send_bytes(self, wire);
-    return;
-  }
-  if (auto r = st.channel->send(wire); !r) {
+  bool flush = false;
+  auto r = self->state.out->send(wire, flush);
+  if (flush)
+    flush_writer(self);
+  if (!r)
     end(self, runtime::to_caf_error(r.error()));
-    return;
-  }
-  send_bytes(self, st.channel->take_output());
 }
 
 // Ends the link with `err`, failing every request still waiting on it.
@@ -299,6 +787,8 @@ void end(link_broker* self, const caf::error& err) {
   st.version_waiters.clear();
   st.node_waiters.clear();
   st.in_flight.clear();
+  st.early_acks.clear();
+  st.out->close();
   self->quit(err);
 }
 
@@ -340,8 +830,25 @@ void established(link_broker* self) {
   if (st.sends_ops) {
     // The relay reports to the link, which passes its reports on to the
     // supervisor and to the peer (as progress frames).
+    // The relay sends its batches itself when the writer has the socket
+    // and nothing needs sealing with a team key (a team_key seals on one
+    // thread only; a sealing dialler's link seals on its own).
+    std::shared_ptr<direct_sink> direct;
+    if (st.out->direct() && st.members.empty()) {
+      st.out->set_policy(static_cast<const link_policy&>(st));
+      direct = st.out;
+    }
+    bool forwards = direct != nullptr;
     st.relay = spawn_relay(self->system(), st.db, caf::actor_cast<op_sink>(self),
-                           st.options.relay, caf::actor_cast<caf::actor>(self));
+                           st.options.relay, caf::actor_cast<caf::actor>(self), std::move(direct));
+    if (forwards) {
+      auto window = st.options.relay.window == 0 ? std::size_t{st.options.relay.max_batch}
+                                                 : std::size_t{st.options.relay.window};
+      st.out->start_forwarding(st.peer->node, st.peer_have, st.relay, window);
+      join_forwarders(st.db.id(), st.out);
+      self->attach_functor(
+        [db = st.db.id(), w = st.out.get()] { leave_forwarders(db, w); });
+    }
     // The relay dies with the link, and the link with the relay.
     self->link_to(st.relay);
   }
@@ -391,7 +898,7 @@ void with_local_state(link_broker* self, F next) {
 bool admit(link_broker* self, const runtime::link_hello& h,
            const std::vector<access_grant>& grants) {
   auto& st = self->state;
-  auto binding = st.channel ? st.channel->channel_binding() : std::string{};
+  auto binding = st.out->channel_binding();
   const access_grant* grant = nullptr;
   // A proven secret first: it names its holder more precisely than a uid.
   if (!binding.empty() && !h.proof.empty())
@@ -440,48 +947,6 @@ bool admit(link_broker* self, const runtime::link_hello& h,
   return true;
 }
 
-bool contains(const std::vector<std::string>& xs, std::string_view x) {
-  return std::find(xs.begin(), xs.end(), x) != xs.end();
-}
-
-// The first field of a plaintext op that the link's field list leaves out
-// (nullptr: none).
-const std::string* hidden_field(const link_state& st, const op& o) {
-  if (st.fields.empty() || is_sealed_collection(o.collection))
-    return nullptr;
-  for (auto& [name, v] : o.fields)
-    if (!contains(st.fields, name))
-      return &name;
-  for (auto& name : o.removed)
-    if (!contains(st.fields, name))
-      return &name;
-  return nullptr;
-}
-
-// The op as the link's field list lets it cross: other fields left out (an
-// op that keeps no field still crosses, so that the peer's version vector
-// has no gap).
-void project(const link_state& st, op& o) {
-  if (hidden_field(st, o) == nullptr)
-    return;
-  for (auto i = o.fields.begin(); i != o.fields.end();)
-    i = contains(st.fields, i->first) ? std::next(i) : o.fields.erase(i);
-  o.removed.erase(std::remove_if(o.removed.begin(), o.removed.end(),
-                                 [&](const std::string& f) { return !contains(st.fields, f); }),
-                  o.removed.end());
-}
-
-// Whether an op of `collection` may cross the link (either way): a sealed
-// op when the link carries its team, a plaintext op when the link is not
-// sealed-only and carries its collection.
-bool carries(const link_state& st, const std::string& collection) {
-  if (is_sealed_collection(collection))
-    return contains(st.teams, sealed_collection_team(collection));
-  if (st.sealed_only)
-    return false;
-  return st.collections.empty() || contains(st.collections, collection);
-}
-
 // Why an op of `collection` may not cross the link.
 std::string refusal(const link_state& st, const std::string& collection) {
   if (is_sealed_collection(collection))
@@ -496,7 +961,7 @@ std::string refusal(const link_state& st, const std::string& collection) {
 // Listener: checks the dialler's proof for every team it names.
 bool admit_teams(link_broker* self, const runtime::link_hello& h) {
   auto& st = self->state;
-  auto binding = st.channel ? st.channel->channel_binding() : std::string{};
+  auto binding = st.out->channel_binding();
   auto known = st.options.served_teams.find(h.database);
   for (auto& t : h.teams) {
     const team_access* team = nullptr;
@@ -534,7 +999,7 @@ void on_hello(link_broker* self, runtime::link_hello& h) {
       // The node must hold the same secret: otherwise it is not the node we
       // meant (or a middleman), and nothing is sent to it.
       auto expected = runtime::link_proof(st.options.access_secret,
-                                          st.channel->channel_binding(), false, st.remote_db);
+                                          st.out->channel_binding(), false, st.remote_db);
       if (!runtime::proofs_equal(h.proof, expected)) {
         fail(self, errc::auth_failed,
              "the node did not prove the access secret of database '" + st.remote_db + "'");
@@ -609,6 +1074,11 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
     }
   }
   st.to_ack.push_back(batch.batch);
+  // The other links of this database send these ops on now, before the
+  // database commits them (link_writer::forward).
+  if (!opens && st.db)
+    for (auto& w : forwarders_of(st.db.id(), st.out.get()))
+      w->forward(batch.ops);
   // The peer holds what it sent: this side's outgoing relay must not send
   // it back (a client of a node would return every op of the node's other
   // clients, to be dropped there as duplicates).
@@ -647,45 +1117,6 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
                        std::make_move_iterator(batch.ops.end()));
 }
 
-// What of `ops` crosses the link, in place: a member's ops of its teams'
-// collections sealed, everything the link does not carry dropped.
-result<void> outgoing(link_state& st, std::vector<op>& ops) {
-  bool seals = st.dialer && (!st.members.empty() || !st.asked.empty());
-  if (!st.fields.empty())
-    for (auto& o : ops)
-      project(st, o);
-  if (!seals && st.collections.empty() && !st.sealed_only && st.teams.empty()) {
-    // The common case: everything crosses, except sealed ops, which a link
-    // without teams never carries.
-    ops.erase(std::remove_if(ops.begin(), ops.end(),
-                             [](const op& o) { return is_sealed_collection(o.collection); }),
-              ops.end());
-    return {};
-  }
-  std::vector<op> out;
-  out.reserve(ops.size());
-  for (auto& o : ops) {
-    if (seals && !is_sealed_collection(o.collection)) {
-      if (!st.asked.empty() && !contains(st.asked, o.collection))
-        continue;
-      auto m = std::find_if(st.members.begin(), st.members.end(), [&](auto& m) {
-        return m.collections.empty() || contains(m.collections, o.collection);
-      });
-      if (m != st.members.end()) {
-        auto s = m->key.seal(o);
-        if (!s)
-          return s.error();
-        out.push_back(std::move(*s));
-        continue;
-      }
-    }
-    if (carries(st, o.collection))
-      out.push_back(std::move(o));
-  }
-  ops = std::move(out);
-  return {};
-}
-
 // Applies the batches that on_ops collected from one read.
 void apply_collected(link_broker* self) {
   auto& st = self->state;
@@ -720,15 +1151,27 @@ void apply_collected(link_broker* self) {
 
 void on_ack(link_broker* self, runtime::link_ack& ack) {
   auto& st = self->state;
+  apply_stats stats;
+  stats.applied = ack.applied;
+  stats.duplicates = ack.duplicates;
   auto i = st.in_flight.find(ack.batch);
   if (i == st.in_flight.end()) {
+    // A batch the relay sent itself may be acknowledged before the relay's
+    // question reaches this link (socket events come before the mailbox).
+    if (st.out->take_unawaited(ack.batch)) {
+      st.peer_have.merge(ack.have);
+      st.early_acks.emplace(ack.batch, stats);
+      return;
+    }
+    // A batch forwarded on receipt: nobody waits for it.
+    if (st.out->take_forwarded(ack.batch)) {
+      st.peer_have.merge(ack.have);
+      return;
+    }
     fail(self, errc::protocol_error, "ack for a batch that was not sent");
     return;
   }
   st.peer_have.merge(ack.have);
-  apply_stats stats;
-  stats.applied = ack.applied;
-  stats.duplicates = ack.duplicates;
   i->second.deliver(stats);
   st.in_flight.erase(i);
 }
@@ -779,20 +1222,22 @@ void on_frames(link_broker* self, std::string_view bytes) {
 void on_bytes(link_broker* self, const std::vector<char>& buf) {
   auto& st = self->state;
   std::string_view bytes{buf.data(), buf.size()};
-  if (!st.channel) {
+  if (!st.out->secured()) {
     on_frames(self, bytes);
     return;
   }
-  bool was_established = st.channel->established();
+  bool was_established = st.out->established();
   st.plain.clear();
-  auto r = st.channel->feed(bytes, st.plain);
-  send_bytes(self, st.channel->take_output());
+  bool flush = false;
+  auto r = st.out->feed(bytes, st.plain, flush);
+  if (flush)
+    flush_writer(self);
   if (!r) {
     end(self, runtime::to_caf_error(r.error()));
     return;
   }
-  if (!was_established && st.channel->established() && st.dialer) {
-    auto binding = st.channel->channel_binding();
+  if (!was_established && st.out->established() && st.dialer) {
+    auto binding = st.out->channel_binding();
     if (!st.options.access_secret.empty())
       st.proof = runtime::link_proof(st.options.access_secret, binding, true, st.remote_db);
     for (auto& t : st.options.teams) {
@@ -816,14 +1261,19 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
   auto& st = self->state;
   st.conn = conn;
   st.options = std::move(options);
+  st.out = writer_of(conn);
+  st.out->set_link(self->address());
+  // However the link ends (an exit from its relay too), nothing more is
+  // sent or forwarded on its behalf.
+  self->attach_functor([w = st.out] { w->close(); });
   self->configure_read(conn, caf::io::receive_policy::at_most(read_chunk));
   if (!st.options.link_secret.empty()) {
     runtime::channel_options co;
     co.link_secret = st.options.link_secret;
-    st.channel.emplace(st.dialer ? runtime::channel_role::initiator
-                                 : runtime::channel_role::responder,
-                       std::move(co));
-    send_bytes(self, st.channel->take_output());
+    if (st.out->open_channel(st.dialer ? runtime::channel_role::initiator
+                                       : runtime::channel_role::responder,
+                             std::move(co)))
+      flush_writer(self);
   }
   // The hello deadline: a message without a sender, from the actor clock,
   // which holds the link until then. Not a request or a request timeout:
@@ -879,6 +1329,23 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       st.node_waiters.push_back(self->make_response_promise<node_id>());
       return st.node_waiters.back();
     },
+    // The relay sent a batch itself (link_writer::send_ops) and asks for
+    // its acknowledgement.
+    [self](awaited_atom, std::uint64_t id) -> caf::result<apply_stats> {
+      auto& st = self->state;
+      if (auto i = st.early_acks.find(id); i != st.early_acks.end()) {
+        auto stats = i->second;
+        st.early_acks.erase(i);
+        return stats;
+      }
+      if (!st.out->take_unawaited(id))
+        return link_error(errc::invalid_argument, "no batch " + std::to_string(id) + " was sent");
+      auto rp = self->make_response_promise<apply_stats>();
+      st.in_flight.emplace(id, rp);
+      return rp;
+    },
+    // Another thread left bytes for the stream.
+    [self](drain_atom) { flush_writer(self); },
     [self](apply_atom, std::vector<op>& ops) -> caf::result<apply_stats> {
       auto& st = self->state;
       if (!st.peer || !st.sends_ops)
@@ -893,7 +1360,7 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       // the relay moves on.
       if (ops.empty())
         return apply_stats{};
-      auto id = st.next_batch++;
+      auto id = st.out->next_batch();
       auto rp = self->make_response_promise<apply_stats>();
       st.in_flight.emplace(id, rp);
       send_frame(self, runtime::link_ops{id, std::move(ops)});

@@ -17,6 +17,7 @@
 #include <caf/io/network/multiplexer.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -26,6 +27,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -418,6 +420,121 @@ BOOST_AUTO_TEST_CASE(ops_that_came_from_the_peer_are_not_sent_back_to_it) {
   stop(*here);
   self->send_exit(*spoke, caf::exit_reason::user_shutdown);
   self->wait_for(*spoke);
+}
+
+// A database in front of another whose applies wait until the test opens
+// the gate: everything else is passed on at once. It runs detached, so the
+// wait holds only its own thread.
+actors::database_actor::behavior_type gated_database(actors::database_actor::pointer self,
+                                                     actors::database_actor real,
+                                                     std::shared_future<void> gate) {
+  return {
+    [=](put_atom a, std::string& c, std::string& id, field_map& f) {
+      return self->delegate(real, a, std::move(c), std::move(id), std::move(f));
+    },
+    [=](remove_fields_atom a, std::string& c, std::string& id, std::vector<std::string>& fs) {
+      return self->delegate(real, a, std::move(c), std::move(id), std::move(fs));
+    },
+    [=](erase_atom a, std::string& c, std::string& id) {
+      return self->delegate(real, a, std::move(c), std::move(id));
+    },
+    [=](get_atom a, std::string& c, std::string& id) {
+      return self->delegate(real, a, std::move(c), std::move(id));
+    },
+    [=](list_atom a, std::string& c, std::uint64_t limit, std::string& after) {
+      return self->delegate(real, a, std::move(c), limit, std::move(after));
+    },
+    [=](count_atom a, std::string& c) { return self->delegate(real, a, std::move(c)); },
+    [=](find_atom a, query& q) { return self->delegate(real, a, std::move(q)); },
+    [=](apply_atom a, std::vector<op>& ops) {
+      gate.wait();
+      return self->delegate(real, a, std::move(ops));
+    },
+    [=](ops_since_atom a, version_vector& v, std::uint64_t limit) {
+      return self->delegate(real, a, std::move(v), limit);
+    },
+    [=](version_atom a) { return self->delegate(real, a); },
+    [=](node_atom a) { return self->delegate(real, a); },
+    [=](subscribe_atom a, actors::change_listener& l) {
+      return self->delegate(real, a, std::move(l));
+    },
+    [=](subscribe_atom a, std::uint64_t id, node_id origin) { self->send(real, a, id, origin); },
+    [=](unsubscribe_atom a, std::uint64_t id) { self->send(real, a, id); },
+  };
+}
+
+// A node's links forward what they receive to its other links before the
+// node's database has it: client B gets client A's op while the node's
+// database still waits to apply it, and once it has, B gets nothing twice.
+BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_them) {
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto node_db = actors::open_database(*sys, "node", dir / "node", "pw", oo);
+  auto reader = actors::open_database(*sys, "reader", dir / "reader", "pw", oo);
+  BOOST_REQUIRE(node_db.ok());
+  BOOST_REQUIRE(reader.ok());
+  std::promise<void> open_gate;
+  auto gate = sys->spawn<caf::detached>(gated_database, *node_db,
+                                        open_gate.get_future().share());
+  bool opened = false;
+  auto open = [&] {
+    if (!opened)
+      open_gate.set_value();
+    opened = true;
+  };
+  auto served = actors::serve_unix(*sys, socket.string(), {{"node", gate}});
+  BOOST_REQUIRE(served.ok());
+  actors::socket_link_options o;
+  o.link_secret = "s3cret";
+  auto listener = *served;
+  // (The listener above is plain; a second one checks the sealed path.)
+  auto sealed_path = (dir / "sealed.sock").string();
+  auto sealed = actors::serve_unix(*sys, sealed_path, {{"node", gate}}, o);
+  BOOST_REQUIRE(sealed.ok());
+  auto writer_link = actors::dial_unix(*sys, db, socket.string(), "node",
+                                       actors::link_mode::read_only);
+  auto reader_link = actors::dial_unix(*sys, *reader, sealed_path, "node",
+                                       actors::link_mode::write_only, o);
+  BOOST_REQUIRE_MESSAGE(writer_link.ok(), (writer_link ? "" : writer_link.error().to_string()));
+  BOOST_REQUIRE_MESSAGE(reader_link.ok(), (reader_link ? "" : reader_link.error().to_string()));
+  caf::scoped_actor self{*sys};
+  auto count_of = [&](const actors::database_actor& d) {
+    std::uint64_t n = 0;
+    self->request(d, 5s, count_atom_v, std::string{"c"})
+      .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return n;
+  };
+  auto version_of = [&](const actors::database_actor& d) {
+    version_vector v;
+    self->request(d, 5s, version_atom_v)
+      .receive([&](version_vector& x) { v = std::move(x); },
+               [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return v;
+  };
+  // Three ops: the writer's relay keeps at most four batches in flight,
+  // and the node acknowledges a batch only once its database applied it.
+  for (int i = 0; i < 3; ++i)
+    put("r" + std::to_string(i), i);
+  BOOST_TEST(eventually([&] { return count_of(*reader) == 3; }));
+  BOOST_TEST(count_of(*node_db) == 0u); // the node's database is still waiting
+  open();
+  BOOST_TEST(eventually([&] { return count_of(*node_db) == 3; }));
+  // The node's own relay then finds them sent: the reader ends where the
+  // node does, and later ops follow.
+  BOOST_TEST(eventually([&] { return version_of(*reader) == version_of(*node_db); }));
+  for (int i = 3; i < 10; ++i)
+    put("r" + std::to_string(i), i);
+  BOOST_TEST(eventually([&] { return count_of(*reader) == 10 && count_of(*node_db) == 10; }));
+  BOOST_TEST((version_of(*reader) == version_of(db)));
+  stop(*reader_link);
+  stop(*writer_link);
+  stop(listener);
+  stop(*sealed);
+  stop(caf::actor_cast<caf::actor>(gate));
+  for (auto& d : {*reader, *node_db}) {
+    self->send_exit(d, caf::exit_reason::user_shutdown);
+    self->wait_for(d);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(wrong_secret_and_unknown_database_are_refused) {

@@ -7,10 +7,12 @@
 #include "blaze/runtime/relay_stats.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,10 +78,30 @@ using relay_actor = caf::typed_actor<
 // anyway). Sends nothing when nothing is left.
 void tell_peer_holds(const relay_actor& relay, const std::vector<op>& ops, node_id skip_origin);
 
+// A sink's way around its mailbox: the relay hands it each batch on the
+// relay's own thread (a socket link seals the frame and writes it to the
+// socket there, without waking the link's multiplexer thread), then asks
+// the sink with (awaited_atom, id) for the batch's acknowledgement, which
+// it answers like apply. The sink must take the relay's batches in order.
+class direct_sink {
+public:
+  virtual ~direct_sink() = default;
+  // Sends `ops` on the calling thread. Returns the batch's id (never 0) to
+  // ask for its acknowledgement, 0 when none of the ops crosses (delivered
+  // as far as the relay is concerned), or an error when the sink can take
+  // nothing more (it is closing; the relay ends with the error).
+  virtual result<std::uint64_t> send_ops(std::vector<op> ops) = 0;
+};
+
+using awaited_atom = caf::atom_constant<caf::atom("awaited")>;
+constexpr awaited_atom awaited_atom_v{};
+
 // Spawns a relay source -> sink. Never forwards an op whose origin is the
 // sink's own node (no echo). `supervisor` (may be null) receives
-// (stats_atom, relay_actor, relay_stats) reports.
+// (stats_atom, relay_actor, relay_stats) reports. With `direct`, batches
+// go to `direct` and only their acknowledgements are asked of `sink`.
 relay_actor spawn_relay(caf::actor_system& sys, database_actor source, op_sink sink,
-                        relay_options options = {}, caf::actor supervisor = {});
+                        relay_options options = {}, caf::actor supervisor = {},
+                        std::shared_ptr<direct_sink> direct = nullptr);
 
 } // namespace blaze::actors
