@@ -315,9 +315,13 @@ public:
   }
 
   // What crosses the link: set once the hellos are exchanged, before the
-  // relay starts, and read only by the relay (without sealing keys: links
-  // whose dialler seals send through the link, see established()).
-  void set_policy(link_policy p) { policy_ = std::move(p); }
+  // relay starts and before forwarding starts, then read under the lock
+  // (without sealing keys: links whose dialler seals with a team key send
+  // through the link, see established()).
+  void set_policy(link_policy p) {
+    std::lock_guard<std::mutex> g{mtx_};
+    policy_ = std::move(p);
+  }
 
   // Opens the secure channel; its first message is queued at once.
   bool open_channel(runtime::channel_role role, runtime::channel_options options) {
@@ -409,6 +413,12 @@ public:
   // other clients. Only while the socket takes everything at once and at
   // most `window` forwarded ops wait for acknowledgements: otherwise the
   // relay carries the ops, with its backpressure.
+  // Durability: the other peers may hold an op before this database does.
+  // Should this process die before the commit, the op's sender still has
+  // it unacknowledged and sends it again after reconnecting: nothing is
+  // lost, and replicas converge whatever the order. An op that the
+  // database then fails to store (an I/O error; the receiving link ends)
+  // has reached the other peers all the same.
   void start_forwarding(node_id peer, const version_vector& peer_have, relay_actor relay,
                         std::size_t window) {
     std::lock_guard<std::mutex> g{mtx_};
@@ -471,8 +481,15 @@ public:
     if (i == forwarded_.end())
       return false;
     forwarded_ops_ -= i->second;
+    forwarded_delivered_ += i->second;
     forwarded_.erase(i);
     return true;
+  }
+
+  // Forwarded ops the peer acknowledged, in all.
+  std::uint64_t forwarded_delivered() {
+    std::lock_guard<std::mutex> g{mtx_};
+    return forwarded_delivered_;
   }
 
   // A batch the relay sent and has not asked about yet: true once per id.
@@ -588,6 +605,7 @@ private:
   std::size_t forward_window_ = 0;
   std::map<std::uint64_t, std::size_t> forwarded_;
   std::size_t forwarded_ops_ = 0;
+  std::uint64_t forwarded_delivered_ = 0;
 };
 
 // The links of each database (by actor id) whose relays send directly:
@@ -869,15 +887,19 @@ void established(link_broker* self) {
   }
 }
 
-// Local node id and version, then `next`.
+// Local node id and version, then `next`. Without a request timeout: the
+// hello deadline ends a link whose database does not answer in time, and
+// CAF 0.17 never cancels a request timeout once the answer is in, so each
+// would reach the link at its time with the link itself as sender; a link
+// that had ended by then (at its hello deadline, say) kept that message in
+// its mailbox and with it itself.
 template <class F>
 void with_local_state(link_broker* self, F next) {
-  auto timeout = caf::duration{self->state.options.hello_timeout};
-  self->request<caf::message_priority::high>(self->state.db, timeout, node_atom_v)
+  self->request<caf::message_priority::high>(self->state.db, caf::infinite, node_atom_v)
     .then(
-      [self, next, timeout](node_id id) {
+      [self, next](node_id id) {
         self->state.local_node = id;
-        self->request<caf::message_priority::high>(self->state.db, timeout, version_atom_v)
+        self->request<caf::message_priority::high>(self->state.db, caf::infinite, version_atom_v)
           .then(
             [self, next](version_vector& have) {
               self->state.local_have = std::move(have);
@@ -1298,10 +1320,12 @@ caf::behavior link_behavior(link_broker* self, caf::io::connection_handle conn,
       fail(self, errc::closed, "the peer closed the connection");
     },
     // The outgoing relay's reports.
-    [self](stats_atom, const relay_actor& relay, const relay_stats& stats) {
+    // (Ops forwarded on the relay's behalf count as relayed.)
+    [self](stats_atom, const relay_actor& relay, relay_stats& stats) {
       auto& st = self->state;
       if (relay != st.relay)
         return;
+      stats.ops_relayed += st.out->forwarded_delivered();
       if (st.options.report_to)
         self->send(st.options.report_to, stats_atom_v, relay, stats);
       send_frame(self, runtime::link_progress{stats.ops_relayed, stats.lag});

@@ -484,12 +484,16 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
   };
   auto served = actors::serve_unix(*sys, socket.string(), {{"node", gate}});
   BOOST_REQUIRE(served.ok());
+  caf::scoped_actor self{*sys};
+  caf::scoped_actor reports{*sys};
   actors::socket_link_options o;
   o.link_secret = "s3cret";
   auto listener = *served;
   // (The listener above is plain; a second one checks the sealed path.)
   auto sealed_path = (dir / "sealed.sock").string();
-  auto sealed = actors::serve_unix(*sys, sealed_path, {{"node", gate}}, o);
+  auto served_options = o;
+  served_options.report_to = caf::actor{reports};
+  auto sealed = actors::serve_unix(*sys, sealed_path, {{"node", gate}}, served_options);
   BOOST_REQUIRE(sealed.ok());
   auto writer_link = actors::dial_unix(*sys, db, socket.string(), "node",
                                        actors::link_mode::read_only);
@@ -497,7 +501,6 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
                                        actors::link_mode::write_only, o);
   BOOST_REQUIRE_MESSAGE(writer_link.ok(), (writer_link ? "" : writer_link.error().to_string()));
   BOOST_REQUIRE_MESSAGE(reader_link.ok(), (reader_link ? "" : reader_link.error().to_string()));
-  caf::scoped_actor self{*sys};
   auto count_of = [&](const actors::database_actor& d) {
     std::uint64_t n = 0;
     self->request(d, 5s, count_atom_v, std::string{"c"})
@@ -526,6 +529,14 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
     put("r" + std::to_string(i), i);
   BOOST_TEST(eventually([&] { return count_of(*reader) == 10 && count_of(*node_db) == 10; }));
   BOOST_TEST((version_of(*reader) == version_of(db)));
+  // The link toward the reader reports all ten as relayed, forwarded or not.
+  std::uint64_t relayed = 0;
+  for (int i = 0; i < 40 && relayed != 10; ++i)
+    reports->receive([&](stats_atom, const actors::relay_actor&,
+                         const relay_stats& s) { relayed = s.ops_relayed; },
+                     [](established_atom, const actors::link_event&) {},
+                     caf::after(500ms) >> [] {});
+  BOOST_TEST(relayed == 10u);
   stop(*reader_link);
   stop(*writer_link);
   stop(listener);
