@@ -51,6 +51,9 @@ using relay_impl = relay_actor::extend<caf::reacts_to<std::vector<change>>, caf:
 struct batch_in_flight {
   std::uint64_t id;
   std::size_t ops;
+  // Of those, the ops this batch delivers (a direct sink may leave out ops
+  // it delivered already): what ops_relayed counts.
+  std::size_t delivers;
   // `sent` when the batch left: becomes `acked` once this batch and every
   // earlier one are acknowledged.
   version_vector target;
@@ -176,7 +179,7 @@ void acknowledged(relay_pointer self, std::uint64_t id) {
     auto& b = st.in_flight.front();
     st.acked.merge(b.target);
     st.in_flight_ops -= b.ops;
-    st.ops_relayed += b.ops;
+    st.ops_relayed += b.delivers;
     ++st.batches;
     report_now = report_now || b.report;
     st.in_flight.pop_front();
@@ -195,7 +198,7 @@ void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = 
     tell_peer_holds(st.partner, batch, st.source_id.value_or(0));
   auto id = st.next_batch++;
   auto n = batch.size();
-  st.in_flight.push_back(batch_in_flight{id, n, st.sent, false, report_on_ack});
+  st.in_flight.push_back(batch_in_flight{id, n, n, st.sent, false, report_on_ack});
   st.in_flight_ops += n;
   auto on_ack = [self, id](const apply_stats&) {
     acknowledged(self, id);
@@ -211,12 +214,13 @@ void send_batch(relay_pointer self, std::vector<op> batch, bool report_on_ack = 
     self->quit(runtime::to_caf_error(sent.error()));
     return;
   }
-  if (*sent == 0) {
+  st.in_flight.back().delivers = sent->ops;
+  if (sent->id == 0) {
     // Nothing crossed: delivered. (No pump: the caller pumps.)
     acknowledged(self, id);
     return;
   }
-  self->request(caf::actor_cast<caf::actor>(st.sink), caf::infinite, awaited_atom_v, *sent)
+  self->request(caf::actor_cast<caf::actor>(st.sink), caf::infinite, awaited_atom_v, sent->id)
     .then(on_ack, on_error);
 }
 

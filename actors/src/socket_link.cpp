@@ -97,6 +97,9 @@ public:
     // remove_from_loop() below may drop the stream's reference to us and
     // detach() then the broker's: stay alive until the shutdown is done.
     caf::intrusive_ptr<link_scribe> self{this};
+    // What waits in the writer is written before the connection closes
+    // (a link that ends otherwise than by end(): an exit, a stop).
+    flush();
     net::scribe_impl::graceful_shutdown();
   }
 
@@ -373,8 +376,8 @@ public:
 
   // The relay's batch: filtered, sealed into a frame and sent here. Ops
   // that were forwarded already (forward) are left out.
-  result<std::uint64_t> send_ops(std::vector<op> ops) override {
-    std::uint64_t id = 0;
+  result<sent> send_ops(std::vector<op> ops) override {
+    sent out;
     bool flush = false;
     {
       std::lock_guard<std::mutex> g{mtx_};
@@ -388,19 +391,32 @@ public:
           if (o.seq == sent_.get(o.origin) + 1)
             sent_.set(o.origin, o.seq);
       }
+      // (Ops the link does not carry count as delivered, as they always did.)
+      out.ops = ops.size();
       if (auto r = outgoing(policy_, ops); !r)
         return r.error();
       if (ops.empty())
-        return std::uint64_t{0};
-      id = next_batch();
-      auto sent = seal_and_put(runtime::link_ops{id, std::move(ops)}, flush);
-      if (!sent)
-        return sent.error();
-      unawaited_.insert(id);
+        return out;
+      out.id = next_batch();
+      if (auto r = seal_and_put(runtime::link_ops{out.id, std::move(ops)}, flush); !r)
+        return r.error();
+      unawaited_.insert(out.id);
     }
     if (flush)
       wake_link();
-    return id;
+    return out;
+  }
+
+  // The peer sent these ops itself: its `sent_` moves past them, so that
+  // they are not forwarded back to it and forwarding of their origins
+  // goes on after them.
+  void peer_has(const std::vector<op>& ops) {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (!forwarding_)
+      return;
+    for (auto& o : ops)
+      if (o.seq == sent_.get(o.origin) + 1)
+        sent_.set(o.origin, o.seq);
   }
 
   // Forwarding on receipt. A link that receives ops hands them, on the
@@ -608,19 +624,21 @@ private:
   std::uint64_t forwarded_delivered_ = 0;
 };
 
-// The links of each database (by actor id) whose relays send directly:
-// where a link forwards the ops it receives.
+// The links of each database whose relays send directly: where a link
+// forwards the ops it receives. A database is known by its actor system
+// and its actor id (each actor system of a process counts its own ids).
+using database_key = std::pair<const caf::actor_system*, caf::actor_id>;
 std::mutex forwarders_mtx;
-std::map<caf::actor_id, std::vector<std::weak_ptr<link_writer>>> forwarders;
+std::map<database_key, std::vector<std::weak_ptr<link_writer>>> forwarders;
 
-void join_forwarders(caf::actor_id db, const std::shared_ptr<link_writer>& w) {
+void join_forwarders(database_key db, const std::shared_ptr<link_writer>& w) {
   std::lock_guard<std::mutex> g{forwarders_mtx};
   auto& ws = forwarders[db];
   ws.erase(std::remove_if(ws.begin(), ws.end(), [](auto& x) { return x.expired(); }), ws.end());
   ws.push_back(w);
 }
 
-void leave_forwarders(caf::actor_id db, const link_writer* w) {
+void leave_forwarders(database_key db, const link_writer* w) {
   std::lock_guard<std::mutex> g{forwarders_mtx};
   auto i = forwarders.find(db);
   if (i == forwarders.end())
@@ -637,7 +655,8 @@ void leave_forwarders(caf::actor_id db, const link_writer* w) {
 }
 
 // The other links of `db` to forward to (not `self`).
-std::vector<std::shared_ptr<link_writer>> forwarders_of(caf::actor_id db, const link_writer* self) {
+std::vector<std::shared_ptr<link_writer>> forwarders_of(database_key db,
+                                                         const link_writer* self) {
   std::vector<std::shared_ptr<link_writer>> out;
   std::lock_guard<std::mutex> g{forwarders_mtx};
   auto i = forwarders.find(db);
@@ -806,6 +825,9 @@ void end(link_broker* self, const caf::error& err) {
   st.node_waiters.clear();
   st.in_flight.clear();
   st.early_acks.clear();
+  // What waits in the writer (the error frame of fail(), acks) goes to the
+  // stream, which writes it before it closes the connection.
+  flush_writer(self);
   st.out->close();
   self->quit(err);
 }
@@ -863,9 +885,9 @@ void established(link_broker* self) {
       auto window = st.options.relay.window == 0 ? std::size_t{st.options.relay.max_batch}
                                                  : std::size_t{st.options.relay.window};
       st.out->start_forwarding(st.peer->node, st.peer_have, st.relay, window);
-      join_forwarders(st.db.id(), st.out);
-      self->attach_functor(
-        [db = st.db.id(), w = st.out.get()] { leave_forwarders(db, w); });
+      database_key key{&self->system(), st.db.id()};
+      join_forwarders(key, st.out);
+      self->attach_functor([key, w = st.out.get()] { leave_forwarders(key, w); });
     }
     // The relay dies with the link, and the link with the relay.
     self->link_to(st.relay);
@@ -1094,18 +1116,25 @@ void on_ops(link_broker* self, runtime::link_ops& batch) {
              + "', which this link does not carry");
       return;
     }
+    // The database would refuse it; its other links' peers must not get it
+    // first (forwarding, below).
+    if (auto r = check_op_clock(o); !r) {
+      fail(self, r.error().code(), "the peer sent an op that is refused: " + r.error().message());
+      return;
+    }
   }
   st.to_ack.push_back(batch.batch);
   // The other links of this database send these ops on now, before the
   // database commits them (link_writer::forward).
   if (!opens && st.db)
-    for (auto& w : forwarders_of(st.db.id(), st.out.get()))
+    for (auto& w : forwarders_of(database_key{&self->system(), st.db.id()}, st.out.get()))
       w->forward(batch.ops);
   // The peer holds what it sent: this side's outgoing relay must not send
   // it back (a client of a node would return every op of the node's other
   // clients, to be dropped there as duplicates).
   if (st.relay)
     tell_peer_holds(st.relay, batch.ops, st.peer->node);
+  st.out->peer_has(batch.ops);
   if (opens) {
     // A member opens its teams' sealed ops here: its store holds plaintext.
     for (auto& o : batch.ops) {

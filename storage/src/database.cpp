@@ -1001,6 +1001,14 @@ result<std::vector<std::string>> database::collections() const {
   return out;
 }
 
+result<void> check_op_clock(const op& o) {
+  if (o.time > wall_clock_hlc() + max_clock_lead)
+    return error{errc::invalid_argument,
+                 "op " + to_hex(o.origin) + ":" + std::to_string(o.seq)
+                   + " is stamped more than a year ahead of this clock"};
+  return {};
+}
+
 result<apply_stats> database::apply(const std::vector<op>& ops) {
   auto& d = *impl_;
   for (auto& o : ops)
@@ -1037,10 +1045,8 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
                        + " carries this replica's node id but this replica never wrote it"
                          " (was the store copied?)"};
       }
-      if (o.time > wall_clock_hlc() + max_clock_lead)
-        return error{errc::invalid_argument,
-                     "op " + to_hex(o.origin) + ":" + std::to_string(o.seq)
-                       + " is stamped more than a year ahead of this clock"};
+      if (auto r = check_op_clock(o); !r)
+        return r.error();
       std::uint64_t frontier = have.get(o.origin);
       auto& ahead = beyond[o.origin];
       if (o.seq <= frontier || ahead.count(o.seq)) {

@@ -21,6 +21,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -465,7 +466,8 @@ actors::database_actor::behavior_type gated_database(actors::database_actor::poi
 
 // A node's links forward what they receive to its other links before the
 // node's database has it: client B gets client A's op while the node's
-// database still waits to apply it, and once it has, B gets nothing twice.
+// database still waits to apply it; once it has, the node's relay toward B
+// finds the op sent and sends it no second time.
 BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_them) {
   open_options oo;
   oo.kdf_log2_n = 10;
@@ -529,13 +531,16 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
     put("r" + std::to_string(i), i);
   BOOST_TEST(eventually([&] { return count_of(*reader) == 10 && count_of(*node_db) == 10; }));
   BOOST_TEST((version_of(*reader) == version_of(db)));
-  // The link toward the reader reports all ten as relayed, forwarded or not.
+  // The link toward the reader reports all ten as relayed, forwarded or
+  // not, and none twice (its reports over 1.5 s, six report intervals).
   std::uint64_t relayed = 0;
-  for (int i = 0; i < 40 && relayed != 10; ++i)
-    reports->receive([&](stats_atom, const actors::relay_actor&,
-                         const relay_stats& s) { relayed = s.ops_relayed; },
-                     [](established_atom, const actors::link_event&) {},
-                     caf::after(500ms) >> [] {});
+  auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until)
+    reports->receive(
+      [&](stats_atom, const actors::relay_actor&, const relay_stats& s) {
+        relayed = std::max(relayed, s.ops_relayed);
+      },
+      [](established_atom, const actors::link_event&) {}, caf::after(300ms) >> [] {});
   BOOST_TEST(relayed == 10u);
   stop(*reader_link);
   stop(*writer_link);
@@ -545,6 +550,163 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
   for (auto& d : {*reader, *node_db}) {
     self->send_exit(d, caf::exit_reason::user_shutdown);
     self->wait_for(d);
+  }
+}
+
+// An op the node's database would refuse (stamped more than a year ahead)
+// is refused on arrival, with the reason, and never forwarded: the node's
+// other links stay up.
+BOOST_AUTO_TEST_CASE(an_op_the_database_would_refuse_is_not_forwarded) {
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  auto node_db = actors::open_database(*sys, "node", dir / "node", "pw", oo);
+  auto reader = actors::open_database(*sys, "reader", dir / "reader", "pw", oo);
+  BOOST_REQUIRE(node_db.ok());
+  BOOST_REQUIRE(reader.ok());
+  auto served = actors::serve_unix(*sys, socket.string(), {{"node", *node_db}});
+  BOOST_REQUIRE(served.ok());
+  auto reader_link = actors::dial_unix(*sys, *reader, socket.string(), "node",
+                                       actors::link_mode::write_only);
+  BOOST_REQUIRE_MESSAGE(reader_link.ok(), (reader_link ? "" : reader_link.error().to_string()));
+  caf::scoped_actor self{*sys};
+  self->monitor(*reader_link);
+  // A hand-made client that sends one op stamped two years ahead.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  runtime::link_hello h;
+  h.sends_ops = true;
+  h.database = "node";
+  h.node = 0x5eed;
+  std::string wire;
+  runtime::encode_frame(h, wire);
+  BOOST_REQUIRE(::write(fd, wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
+  // Ops go after the node's hello.
+  runtime::frame_reader frames_in;
+  std::vector<runtime::link_frame> frames;
+  char buf[4096];
+  while (frames.empty()) {
+    auto n = ::read(fd, buf, sizeof buf);
+    BOOST_REQUIRE(n > 0);
+    BOOST_REQUIRE(frames_in.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
+  }
+  BOOST_REQUIRE(std::get_if<runtime::link_hello>(&frames.front()) != nullptr);
+  wire.clear();
+  op o;
+  o.origin = 0x5eed;
+  o.seq = 1;
+  auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  o.time = make_hlc(now_ms + 2 * 366ull * 24 * 3600 * 1000, 0);
+  o.collection = "c";
+  o.id = "from-the-future";
+  o.fields = {{"n", 1}};
+  runtime::encode_frame(runtime::link_ops{1, {o}}, wire);
+  BOOST_REQUIRE(::write(fd, wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    BOOST_REQUIRE(frames_in.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
+  }
+  ::close(fd);
+  BOOST_REQUIRE(!frames.empty());
+  auto* err = std::get_if<runtime::link_error>(&frames.back());
+  BOOST_REQUIRE(err != nullptr);
+  BOOST_TEST((err->code == errc::invalid_argument));
+  BOOST_TEST(err->message.find("a year ahead") != std::string::npos, err->message);
+  // The reader's link is still up: it never got the op (its database
+  // would have refused it and ended the link).
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(500ms) >> [] {});
+  BOOST_TEST(!down);
+  // And it still carries the node's ops.
+  self->request(*node_db, 5s, put_atom_v, std::string{"c"}, std::string{"ok"},
+                field_map{{"n", 2}})
+    .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+  auto reader_count = [&] {
+    std::uint64_t n = 0;
+    self->request(*reader, 5s, count_atom_v, std::string{"c"})
+      .receive([&](std::uint64_t x) { n = x; }, [&](caf::error& e) { BOOST_FAIL(sys->render(e)); });
+    return n;
+  };
+  BOOST_TEST(eventually([&] { return reader_count() == 1; }));
+  stop(*reader_link);
+  stop(*served);
+  for (auto& d : {*reader, *node_db}) {
+    self->send_exit(d, caf::exit_reason::user_shutdown);
+    self->wait_for(d);
+  }
+}
+
+// Forwarding stays within one actor system: two systems in one process
+// number their actors alike, and a database of one must not forward to the
+// links of the database with the same number in the other.
+BOOST_AUTO_TEST_CASE(forwarding_stays_within_its_actor_system) {
+  open_options oo;
+  oo.kdf_log2_n = 10;
+  struct side {
+    runtime::system_config cfg;
+    std::unique_ptr<caf::actor_system> sys;
+    actors::database_actor node;
+    caf::actor listener;
+  };
+  auto make_side = [&](const std::string& name) {
+    auto s = std::make_unique<side>();
+    s->cfg.load<caf::io::middleman>();
+    s->cfg.set("middleman.enable-automatic-connections", false);
+    s->sys = std::make_unique<caf::actor_system>(s->cfg);
+    auto node = actors::open_database(*s->sys, "node", dir / (name + "-node"), "pw", oo);
+    BOOST_REQUIRE(node.ok());
+    s->node = *node;
+    auto served = actors::serve_unix(*s->sys, (dir / (name + ".sock")).string(),
+                                     {{"node", s->node}});
+    BOOST_REQUIRE(served.ok());
+    s->listener = *served;
+    return s;
+  };
+  auto one = make_side("one");
+  auto two = make_side("two");
+  // The premise: both node databases have the same actor id.
+  BOOST_REQUIRE_EQUAL(one->node.id(), two->node.id());
+  // System one: a reader of its node. System two: a writer to its node.
+  auto reader = actors::open_database(*one->sys, "reader", dir / "reader", "pw", oo);
+  auto writer = actors::open_database(*two->sys, "writer", dir / "writer", "pw", oo);
+  BOOST_REQUIRE(reader.ok());
+  BOOST_REQUIRE(writer.ok());
+  auto reader_link = actors::dial_unix(*one->sys, *reader, (dir / "one.sock").string(), "node",
+                                       actors::link_mode::write_only);
+  auto writer_link = actors::dial_unix(*two->sys, *writer, (dir / "two.sock").string(), "node",
+                                       actors::link_mode::read_only);
+  BOOST_REQUIRE(reader_link.ok());
+  BOOST_REQUIRE(writer_link.ok());
+  auto count_in = [](caf::actor_system& s, const actors::database_actor& d) {
+    caf::scoped_actor self{s};
+    std::uint64_t n = 0;
+    self->request(d, 5s, count_atom_v, std::string{"c"})
+      .receive([&](std::uint64_t x) { n = x; }, [&](caf::error&) {});
+    return n;
+  };
+  {
+    caf::scoped_actor self{*two->sys};
+    self->request(*writer, 5s, put_atom_v, std::string{"c"}, std::string{"w"},
+                  field_map{{"n", 1}})
+      .receive([](op&) {}, [&](caf::error& e) { BOOST_FAIL(two->sys->render(e)); });
+  }
+  BOOST_TEST(eventually([&] { return count_in(*two->sys, two->node) == 1; }));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(count_in(*one->sys, *reader) == 0u);
+  for (auto* s : {one.get(), two.get()}) {
+    caf::scoped_actor self{*s->sys};
+    for (auto& a : {caf::actor_cast<caf::actor>(s == one.get() ? *reader_link : *writer_link),
+                    s->listener, caf::actor_cast<caf::actor>(s == one.get() ? *reader : *writer),
+                    caf::actor_cast<caf::actor>(s->node)}) {
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+      self->wait_for(a);
+    }
   }
 }
 

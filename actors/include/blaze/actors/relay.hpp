@@ -85,12 +85,18 @@ void tell_peer_holds(const relay_actor& relay, const std::vector<op>& ops, node_
 // it answers like apply. The sink must take the relay's batches in order.
 class direct_sink {
 public:
+  struct sent {
+    // The batch's id, to ask for its acknowledgement; 0 when nothing
+    // crossed (delivered, as far as the relay is concerned).
+    std::uint64_t id = 0;
+    // How many of the ops this batch delivers: the sink may leave out ops
+    // it already delivered on the relay's behalf (see peer_holds_atom).
+    std::size_t ops = 0;
+  };
   virtual ~direct_sink() = default;
-  // Sends `ops` on the calling thread. Returns the batch's id (never 0) to
-  // ask for its acknowledgement, 0 when none of the ops crosses (delivered
-  // as far as the relay is concerned), or an error when the sink can take
+  // Sends `ops` on the calling thread; an error when the sink can take
   // nothing more (it is closing; the relay ends with the error).
-  virtual result<std::uint64_t> send_ops(std::vector<op> ops) = 0;
+  virtual result<sent> send_ops(std::vector<op> ops) = 0;
 };
 
 using awaited_atom = caf::atom_constant<caf::atom("awaited")>;

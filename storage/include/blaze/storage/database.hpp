@@ -163,4 +163,10 @@ result<void> validate_collection(std::string_view name);
 result<void> validate_record_id(std::string_view id);
 result<void> validate_field_name(std::string_view name);
 
+// What database::apply refuses of a decoded op from another replica before
+// it stores anything, beyond what decoding checks: a clock stamped more
+// than a year ahead of this machine's. A link checks it before it forwards
+// an op to other peers (which would refuse it too).
+result<void> check_op_clock(const op& o);
+
 } // namespace blaze
