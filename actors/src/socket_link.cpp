@@ -362,13 +362,7 @@ public:
     flush = false;
     if (closed_)
       return {};
-    if (!channel_) {
-      flush = put(wire);
-      return {};
-    }
-    auto r = channel_->send(wire);
-    flush = put(channel_->take_output());
-    return r;
+    return seal_and_put_encoded(wire, flush);
   }
 
   // Ids of the batches of both senders (the link and its relay).
@@ -558,11 +552,16 @@ public:
   }
 
 private:
-  // With the lock held: encodes `f`, seals it when there is a channel, and
-  // sends or queues it.
+  // With the lock held: encodes `f`, then as below.
   result<void> seal_and_put(const link_frame& f, bool& flush) {
     std::string wire;
     runtime::encode_frame(f, wire);
+    return seal_and_put_encoded(wire, flush);
+  }
+
+  // With the lock held: seals an encoded frame when there is a channel,
+  // and sends or queues it.
+  result<void> seal_and_put_encoded(std::string_view wire, bool& flush) {
     if (!channel_) {
       flush = put(wire);
       return {};

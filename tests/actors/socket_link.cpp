@@ -174,6 +174,31 @@ struct silent_tcp_listener {
   silent_tcp_listener& operator=(const silent_tcp_listener&) = delete;
 };
 
+// A hand-made link client: a plain connection to a Unix socket.
+int connect_unix(const fs::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+// Reads frames from `fd` until the peer closes it (`until_one`: until at
+// least one frame arrived).
+void read_frames(int fd, runtime::frame_reader& reader, std::vector<runtime::link_frame>& frames,
+                 bool until_one = false) {
+  char buf[4096];
+  while (!(until_one && !frames.empty())) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      BOOST_REQUIRE(!until_one);
+      return;
+    }
+    BOOST_REQUIRE(reader.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
+  }
+}
+
 // Holds the multiplexer of `sys` (a function posted to it waits) while a
 // test sets a scene; once released, the multiplexer handles all that piled
 // up meanwhile in one run. The function is posted through two hops of the
@@ -546,11 +571,8 @@ BOOST_AUTO_TEST_CASE(a_node_forwards_ops_to_its_other_links_before_it_commits_th
   stop(*writer_link);
   stop(listener);
   stop(*sealed);
-  stop(caf::actor_cast<caf::actor>(gate));
-  for (auto& d : {*reader, *node_db}) {
-    self->send_exit(d, caf::exit_reason::user_shutdown);
-    self->wait_for(d);
-  }
+  for (auto& a : {gate, *reader, *node_db})
+    stop(caf::actor_cast<caf::actor>(a));
 }
 
 // An op the node's database would refuse (stamped more than a year ahead)
@@ -571,11 +593,7 @@ BOOST_AUTO_TEST_CASE(an_op_the_database_would_refuse_is_not_forwarded) {
   caf::scoped_actor self{*sys};
   self->monitor(*reader_link);
   // A hand-made client that sends one op stamped two years ahead.
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  int fd = connect_unix(socket);
   runtime::link_hello h;
   h.sends_ops = true;
   h.database = "node";
@@ -586,12 +604,7 @@ BOOST_AUTO_TEST_CASE(an_op_the_database_would_refuse_is_not_forwarded) {
   // Ops go after the node's hello.
   runtime::frame_reader frames_in;
   std::vector<runtime::link_frame> frames;
-  char buf[4096];
-  while (frames.empty()) {
-    auto n = ::read(fd, buf, sizeof buf);
-    BOOST_REQUIRE(n > 0);
-    BOOST_REQUIRE(frames_in.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
-  }
+  read_frames(fd, frames_in, frames, true);
   BOOST_REQUIRE(std::get_if<runtime::link_hello>(&frames.front()) != nullptr);
   wire.clear();
   op o;
@@ -606,12 +619,7 @@ BOOST_AUTO_TEST_CASE(an_op_the_database_would_refuse_is_not_forwarded) {
   o.fields = {{"n", 1}};
   runtime::encode_frame(runtime::link_ops{1, {o}}, wire);
   BOOST_REQUIRE(::write(fd, wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0)
-      break;
-    BOOST_REQUIRE(frames_in.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
-  }
+  read_frames(fd, frames_in, frames);
   ::close(fd);
   BOOST_REQUIRE(!frames.empty());
   auto* err = std::get_if<runtime::link_error>(&frames.back());
@@ -636,10 +644,8 @@ BOOST_AUTO_TEST_CASE(an_op_the_database_would_refuse_is_not_forwarded) {
   BOOST_TEST(eventually([&] { return reader_count() == 1; }));
   stop(*reader_link);
   stop(*served);
-  for (auto& d : {*reader, *node_db}) {
-    self->send_exit(d, caf::exit_reason::user_shutdown);
-    self->wait_for(d);
-  }
+  for (auto& d : {*reader, *node_db})
+    stop(caf::actor_cast<caf::actor>(d));
 }
 
 // Forwarding stays within one actor system: two systems in one process
@@ -732,11 +738,7 @@ BOOST_AUTO_TEST_CASE(wrong_secret_and_unknown_database_are_refused) {
 BOOST_AUTO_TEST_CASE(ops_sent_against_the_link_direction_are_refused) {
   peer_process peer{dir / "peer", socket};
   // A hand-made client: says it only accepts ops, then sends some anyway.
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  int fd = connect_unix(socket);
   runtime::link_hello h;
   h.accepts_ops = true;
   h.database = "peer";
@@ -755,13 +757,7 @@ BOOST_AUTO_TEST_CASE(ops_sent_against_the_link_direction_are_refused) {
   // The peer answers with its hello, then an error frame, then closes.
   runtime::frame_reader reader;
   std::vector<runtime::link_frame> frames;
-  char buf[4096];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0)
-      break;
-    BOOST_REQUIRE(reader.feed({buf, static_cast<std::size_t>(n)}, frames).ok());
-  }
+  read_frames(fd, reader, frames);
   ::close(fd);
   BOOST_REQUIRE(!frames.empty());
   auto* err = std::get_if<runtime::link_error>(&frames.back());
