@@ -35,10 +35,23 @@ system_config::system_config(const scheduler_options& options) : scheduling_(opt
   if (options.low_latency) {
     // Work stealing, spinning instead of sleeping between polls of an
     // empty queue: a message is picked up at once, for a core per idle
-    // worker.
+    // worker. CAF 0.17's worker polls 100 times (aggressive), then
+    // `moderate-poll-attempts` times, then waits on a condition variable
+    // for `relaxed-sleep-duration` per poll. With the defaults (600 polls,
+    // about 15 µs) and a relaxed duration of 0 the workers were asleep
+    // almost all the time: each wait put the thread to sleep until its
+    // expired timer fired, about 90 µs later on these machines, and the
+    // core went idle; waking a thread on an idle core of a VM costs tens
+    // of µs, several times per relayed op. The moderate phase (sleep 0:
+    // a pure spin) now lasts `idle_polls` polls. After it, the worker
+    // sleeps on its condition variable, 1 ms per wait: CAF wakes it for a
+    // message sent to it from outside the scheduler, and it steals from
+    // busy workers between waits.
     set("scheduler.policy", caf::atom("stealing"));
     set("work-stealing.moderate-sleep-duration", caf::timespan{0});
-    set("work-stealing.relaxed-sleep-duration", caf::timespan{0});
+    set("work-stealing.moderate-poll-attempts", std::max<std::size_t>(options.idle_polls, 1));
+    set("work-stealing.relaxed-sleep-duration",
+        caf::timespan{std::chrono::milliseconds(1)});
   } else {
     // One shared queue; idle workers block on it and are woken when a
     // message arrives. CAF 0.17's work stealing cannot wake a sleeping

@@ -2,10 +2,20 @@
 #include "blaze/runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/settings.hpp>
 
 #include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
 
 using namespace blaze;
 using blaze::runtime::scheduler_options;
@@ -28,13 +38,72 @@ BOOST_AUTO_TEST_CASE(automatic_thread_count_uses_at_least_two_workers) {
   BOOST_TEST(sys.scheduler().num_workers() == cfg.scheduling().threads);
 }
 
-BOOST_AUTO_TEST_CASE(low_latency_disables_idle_sleeping) {
+namespace {
+
+// Voluntary context switches of every thread of this process: a thread
+// that waits (on a condition variable, a futex, a socket) makes one each
+// time; a spinning thread makes none.
+std::uint64_t voluntary_switches() {
+  std::uint64_t sum = 0;
+  for (auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in{task.path() / "status"};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        sum += std::stoull(line.substr(line.find(':') + 1));
+  }
+  return sum;
+}
+
+// Sends one message through the system and waits for the answer: the
+// workers have had work and are now idle.
+void run_one_message(caf::actor_system& sys) {
+  auto echo = sys.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  caf::scoped_actor self{sys};
+  self->request(echo, std::chrono::seconds(5), 1).receive([](int) {}, [](caf::error&) {});
+  self->send_exit(echo, caf::exit_reason::user_shutdown);
+}
+
+} // namespace
+
+// Low latency means what it says: idle workers spin, they do not sleep
+// between polls. (CAF's relaxed poll with a 0 timeout put them to sleep
+// about 11,000 times a second each, and the relayed op paid for waking
+// them and their idle cores.)
+BOOST_AUTO_TEST_CASE(low_latency_workers_spin_after_their_last_job) {
   scheduler_options opts;
+  opts.threads = 2;
   opts.low_latency = true;
   ::blaze::runtime::system_config cfg{opts};
-  auto sleep = caf::get_or(cfg, "work-stealing.moderate-sleep-duration",
-                           caf::timespan{std::chrono::seconds(1)});
-  BOOST_TEST(sleep.count() == 0);
+  caf::actor_system sys{cfg};
+  run_one_message(sys);
+  auto before = voluntary_switches();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto during = voluntary_switches() - before;
+  // This thread's sleep is one switch; the middleman's and the clock's
+  // threads sleep too, a few times. Sleeping workers made hundreds here.
+  BOOST_TEST(during < 40u, during << " voluntary context switches in 20 ms");
+}
+
+// ... for a while: an idle process goes quiet (a wait of 1 ms per poll).
+BOOST_AUTO_TEST_CASE(low_latency_workers_sleep_after_a_long_idle_spell) {
+  scheduler_options opts;
+  opts.threads = 2;
+  opts.low_latency = true;
+  opts.idle_polls = 1000; // a few µs of spinning
+  ::blaze::runtime::system_config cfg{opts};
+  caf::actor_system sys{cfg};
+  run_one_message(sys);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto cpu_before = std::clock();
+  auto before = voluntary_switches();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto during = voluntary_switches() - before;
+  auto cpu_ms = (std::clock() - cpu_before) * 1000.0 / CLOCKS_PER_SEC;
+  // Two workers waking once a millisecond: about 400 switches. With a
+  // relaxed wait of 0 they made about 4,400.
+  BOOST_TEST(during < 1500u, during << " voluntary context switches in 200 ms");
+  BOOST_TEST(cpu_ms < 100.0, cpu_ms << " ms of CPU in 200 ms");
 }
 
 BOOST_AUTO_TEST_CASE(storage_errors_survive_the_trip_through_caf_errors) {
