@@ -72,6 +72,7 @@ struct link_entry {
   bool inbound = false;
   caf::actor connection;
   bool dialing = false; // a TCP connect is under way in a detached helper
+  std::uint64_t attempt = 0; // numbers the TCP dials: only the latest one counts
   // Connected over TCP although a Unix socket is configured (it did not
   // answer): the socket is probed now and then, and the link moves back to
   // it when it answers.
@@ -101,6 +102,8 @@ struct topology_state {
   // connection; applied when the connection arrives, dropped when the
   // connection ends first or is not wanted.
   std::map<caf::actor_addr, link_event> early;
+  // Dial helpers still running (each ends once its result is handed over).
+  std::vector<caf::actor> helpers;
   static inline const char* name = "blaze.topology";
 
   // Relays, connections and listeners never outlive the supervisor.
@@ -272,6 +275,37 @@ void apply_established(link_entry& link, const link_event& ev) {
       d.info.relay = ev.relay;
 }
 
+// A dialled connection is the link's now. Its "established" report may
+// have come already (kept in `early`, and watched since).
+void take_connection(topology_pointer self, link_entry& link, caf::actor conn, bool over_tcp) {
+  link.connection = std::move(conn);
+  link.on_fallback = over_tcp && link.dial->has_unix();
+  link.info.transport = over_tcp ? "tcp:" + link.dial->tcp_where() : "unix:" + link.dial->path;
+  for (auto& d : link.directions)
+    d.info.state = link_state::starting;
+  auto& early = self->state.early;
+  if (auto e = early.find(link.connection.address()); e != early.end()) {
+    apply_established(link, e->second);
+    early.erase(e);
+  } else {
+    self->monitor(link.connection);
+  }
+  if (link.on_fallback)
+    self->delayed_send(self, self->state.options.upgrade_interval, restart_atom_v, link.info.id);
+}
+
+// The link (id) still waits for the TCP dial `attempt`: nothing else
+// (disconnect, failure, a later attempt, the dial timeout) came first.
+link_entry* waiting_for(topology_pointer self, link_id id, std::uint64_t attempt) {
+  auto i = self->state.links.find(id);
+  if (i == self->state.links.end())
+    return nullptr;
+  auto& link = i->second;
+  if (link.failed || !link.dialing || link.attempt != attempt || link.connection)
+    return nullptr;
+  return &link;
+}
+
 void dial(topology_pointer self, link_entry& link) {
   auto& st = self->state;
   auto node = st.nodes.find(link.dial->local);
@@ -281,31 +315,13 @@ void dial(topology_pointer self, link_entry& link) {
   opts.relay = st.options.relay;
   opts.report_to = caf::actor_cast<caf::actor>(self);
   link.started = steady::now();
-  auto connected = [self](link_entry& link, caf::actor conn, bool over_tcp) {
-    link.connection = std::move(conn);
-    link.on_fallback = over_tcp && link.dial->has_unix();
-    link.info.transport = over_tcp ? "tcp:" + link.dial->tcp_where() : "unix:" + link.dial->path;
-    for (auto& d : link.directions)
-      d.info.state = link_state::starting;
-    auto& early = self->state.early;
-    if (auto e = early.find(link.connection.address()); e != early.end()) {
-      // Up already, and watched since its report came.
-      apply_established(link, e->second);
-      early.erase(e);
-    } else {
-      self->monitor(link.connection);
-    }
-    if (link.on_fallback)
-      self->delayed_send(self, self->state.options.upgrade_interval, restart_atom_v,
-                         link.info.id);
-  };
   if (link.dial->has_unix()) {
     // A Unix socket connects at once or fails at once; the preferred
     // transport when both are configured.
     auto conn = start_unix_link(self->system(), node->second.info.db, link.dial->path,
                                 link.dial->remote, link.info.mode, opts);
     if (conn) {
-      connected(link, std::move(*conn), false);
+      take_connection(self, link, std::move(*conn), false);
       return;
     }
     if (!link.dial->has_tcp()) {
@@ -315,51 +331,59 @@ void dial(topology_pointer self, link_entry& link) {
     // Fall back to TCP.
   }
   // A TCP connect may take a while: a detached helper makes it, so the
-  // supervisor never blocks.
-  auto target = *link.dial;
-  auto connector = self->system().spawn<caf::detached>(
-    [target, opts, db = node->second.info.db, mode = link.info.mode,
+  // supervisor never blocks. The helper hands its result over with a
+  // request: if the supervisor is gone by then, the request fails and the
+  // helper ends the connection, which nobody would supervise.
+  auto id = link.info.id;
+  auto attempt = ++link.attempt;
+  auto supervisor = topology_actor{self};
+  auto helper = self->system().spawn<caf::detached>(
+    [target = *link.dial, opts, db = node->second.info.db, mode = link.info.mode, id, attempt,
+     supervisor,
      tcp_dial = st.options.tcp_dial ? st.options.tcp_dial
                                     : decltype(st.options.tcp_dial){dial_tcp}](
       caf::event_based_actor* helper) -> caf::behavior {
+      // It ends by itself once its result is handed over; an exit taken
+      // while it dials would leave the connection it makes to nobody.
+      helper->set_exit_handler([](caf::exit_msg&) {});
       return {
-        [=](connect_atom) -> caf::result<caf::actor> {
-          helper->quit();
+        [=](connect_atom) {
           auto conn = tcp_dial(helper->system(), db, target.current_host(), target.current_port(),
                                target.remote, mode, opts);
-          if (!conn)
-            return runtime::to_caf_error(conn.error());
-          return *conn;
+          if (!conn) {
+            helper->send(supervisor, dialled_atom_v, id, attempt,
+                         runtime::to_caf_error(conn.error()));
+            helper->quit();
+            return;
+          }
+          auto made = *conn;
+          helper->request(supervisor, caf::infinite, dialled_atom_v, id, attempt, made)
+            .then([helper] { helper->quit(); },
+                  [helper, made](caf::error&) {
+                    caf::anon_send_exit(made, caf::exit_reason::user_shutdown);
+                    helper->quit();
+                  });
         },
       };
     });
+  st.helpers.push_back(helper);
+  self->monitor(helper);
   link.dialing = true;
-  auto id = link.info.id;
-  // The helper returns within the connect timeout (the hello timeout).
-  self->request(connector, caf::duration{opts.hello_timeout + db_timeout}, connect_atom_v)
-    .then(
-      [self, id, connected](caf::actor& conn) mutable {
-        auto i = self->state.links.find(id);
-        if (i == self->state.links.end() || i->second.failed || i->second.connection) {
-          // Disconnected (or failed) meanwhile: the new connection is not wanted.
-          self->state.early.erase(conn.address());
-          caf::anon_send_exit(conn, caf::exit_reason::user_shutdown);
-          return;
-        }
-        i->second.dialing = false;
-        connected(i->second, std::move(conn), true);
-      },
-      [self, id](caf::error& e) {
-        auto i = self->state.links.find(id);
-        if (i == self->state.links.end())
-          return;
-        i->second.dialing = false;
-        if (i->second.failed)
-          return;
-        auto why = self->system().render(e) + " (" + i->second.dial->tcp_where() + ")";
-        i->second.dial->next_endpoint(); // fail over to the next node, if any
-        schedule_redial(self, i->second, why);
-      });
+  caf::anon_send(helper, connect_atom_v);
+  auto limit = st.options.dial_timeout.count() > 0
+                 ? st.options.dial_timeout
+                 : std::chrono::duration_cast<std::chrono::milliseconds>(opts.hello_timeout
+                                                                         + db_timeout);
+  self->delayed_send(self, limit, dial_expired_atom_v, id, attempt);
+}
+
+// A TCP dial came to nothing: the link is re-dialled after its backoff, at
+// its next endpoint.
+void dial_failed(topology_pointer self, link_entry& link, const std::string& reason) {
+  link.dialing = false;
+  auto why = reason + " (" + link.dial->tcp_where() + ")";
+  link.dial->next_endpoint(); // fail over to the next node, if any
+  schedule_redial(self, link, why);
 }
 
 // The name a socket link's far end goes by in the graph.
@@ -552,6 +576,13 @@ caf::result<link_id> add_socket_link(topology_pointer self, dial_target target, 
 topology_actor::behavior_type topology_behavior(topology_pointer self, topology_options options) {
   self->state.options = options;
   self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& helpers = self->state.helpers;
+    auto h = std::find_if(helpers.begin(), helpers.end(),
+                          [&](const caf::actor& a) { return a.address() == dm.source; });
+    if (h != helpers.end()) {
+      helpers.erase(h);
+      return;
+    }
     link_entry* link = nullptr;
     if (auto* d = find_relay(self, dm.source, &link)) {
       on_relay_down(self, *link, *d, dm.reason);
@@ -701,6 +732,42 @@ topology_actor::behavior_type topology_behavior(topology_pointer self, topology_
         for (auto& d : link.directions)
           info.relays.push_back(d.info);
         out.push_back(std::move(info));
+      }
+      return out;
+    },
+    [self](dialled_atom, link_id id, std::uint64_t attempt, caf::actor& conn) {
+      auto* link = waiting_for(self, id, attempt);
+      if (link == nullptr) {
+        // Disconnected, failed, given up or superseded meanwhile: the
+        // connection is not wanted.
+        self->state.early.erase(conn.address());
+        self->send_exit(conn, caf::exit_reason::user_shutdown);
+        return;
+      }
+      link->dialing = false;
+      take_connection(self, *link, std::move(conn), true);
+    },
+    [self](dialled_atom, link_id id, std::uint64_t attempt, const caf::error& e) {
+      if (auto* link = waiting_for(self, id, attempt))
+        dial_failed(self, *link, self->system().render(e));
+    },
+    [self](dial_expired_atom, link_id id, std::uint64_t attempt) {
+      if (auto* link = waiting_for(self, id, attempt))
+        dial_failed(self, *link, "the TCP dial did not return in time");
+    },
+    [self](parts_atom) -> std::vector<caf::actor> {
+      auto& st = self->state;
+      std::vector<caf::actor> out = st.listeners;
+      out.insert(out.end(), st.helpers.begin(), st.helpers.end());
+      for (auto& [addr, ev] : st.early)
+        if (ev.link)
+          out.push_back(ev.link);
+      for (auto& [id, link] : st.links) {
+        for (auto& d : link.directions)
+          if (d.info.relay)
+            out.push_back(caf::actor_cast<caf::actor>(d.info.relay));
+        if (link.connection)
+          out.push_back(link.connection);
       }
       return out;
     },
@@ -864,23 +931,17 @@ topology::~topology() {
 
 void topology::stop_links(caf::scoped_actor& self) {
   std::vector<caf::actor> parts = listeners_;
-  self->request(supervisor_, timeout_, links_atom_v)
+  self->request(supervisor_, timeout_, parts_atom_v)
     .receive(
-      [&](std::vector<link_info>& links) {
-        for (auto& l : links) {
-          for (auto& r : l.relays)
-            if (r.relay)
-              parts.push_back(caf::actor_cast<caf::actor>(r.relay));
-          if (l.connection)
-            parts.push_back(l.connection);
-        }
-      },
+      [&](std::vector<caf::actor>& owned) { parts.insert(parts.end(), owned.begin(), owned.end()); },
       [](caf::error&) {});
   self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
   self->wait_for(supervisor_);
   // The supervisor's state sent every relay, connection and listener an
   // exit; wait until they are gone so that nothing of the topology outlives
-  // it. (Connections made after the snapshot end with the supervisor too.)
+  // it. (Connections made after the snapshot end with the supervisor too;
+  // a dial helper ends the connection it makes once the supervisor is
+  // gone, and is waited for here: at most its connect timeout.)
   for (auto& p : parts)
     self->send_exit(p, caf::exit_reason::user_shutdown);
   for (auto& p : parts)

@@ -1179,6 +1179,112 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_that_is_up_before_its_helper_returns_it_runs) {
   BOOST_TEST(l->restarts() == 0u);
 }
 
+// The connections a test's TCP dialer made, in order.
+struct dialled_connections {
+  std::mutex mtx;
+  std::vector<caf::actor> made;
+  void add(const caf::actor& a) {
+    std::lock_guard<std::mutex> g{mtx};
+    made.push_back(a);
+  }
+  std::vector<caf::actor> all() {
+    std::lock_guard<std::mutex> g{mtx};
+    return made;
+  }
+};
+
+// Whether `a` has ended or ends within `limit` (monitoring an actor that
+// is gone delivers its down message at once).
+bool ends_within(caf::actor_system& sys, const caf::actor& a, std::chrono::milliseconds limit) {
+  caf::scoped_actor self{sys};
+  self->monitor(a);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(limit) >> [] {});
+  return down;
+}
+
+// A topology stopped while a TCP dial is under way: the helper makes its
+// connection after the supervisor is gone. The helper ends it (nobody
+// would supervise it) and the topology's destructor waits for that. The
+// far end never answers, so the connection never reports itself up (a
+// report would have the supervisor end it); left alone it would run until
+// its hello deadline, and the topology would be gone before the helper.
+BOOST_AUTO_TEST_CASE(a_connection_dialled_while_the_topology_stops_ends_with_it) {
+  silent_tcp_listener server;
+  auto made = std::make_shared<dialled_connections>();
+  auto options = quick_backoff();
+  options.tcp_dial = [made](caf::actor_system& sys, actors::database_actor db,
+                            const std::string& host, std::uint16_t p, const std::string& remote,
+                            actors::link_mode mode, actors::socket_link_options o) {
+    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
+    std::this_thread::sleep_for(500ms);
+    if (link)
+      made->add(*link);
+    return link;
+  };
+  {
+    actors::topology topo{*sys, options};
+    BOOST_REQUIRE(topo.register_db(db, "a").ok());
+    auto id = topo.connect_tcp("a", "127.0.0.1", server.port, "peer",
+                               actors::link_mode::bidirectional,
+                               actors::link_access{"tcp-secret", {}, {}});
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+    std::this_thread::sleep_for(100ms); // the helper is dialling
+  }
+  auto conns = made->all();
+  BOOST_REQUIRE_EQUAL(conns.size(), 1u);
+  BOOST_TEST(ends_within(*sys, conns[0], 200ms));
+}
+
+// A TCP dial that takes longer than the dial timeout is given up: the link
+// is re-dialled, and the connection the first dial returns late is ended
+// rather than left running beside the link's own.
+BOOST_AUTO_TEST_CASE(a_tcp_dial_that_returns_too_late_is_ended_and_the_link_redialled) {
+  auto port = free_tcp_port();
+  auto peer = std::make_unique<peer_process>(dir / "peer", "tcp:" + std::to_string(port),
+                                             "tcp-secret", true);
+  BOOST_REQUIRE_EQUAL(peer->command("port"), "PORT " + std::to_string(port));
+  auto made = std::make_shared<dialled_connections>();
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto options = quick_backoff();
+  options.dial_timeout = 300ms;
+  options.tcp_dial = [made, calls](caf::actor_system& sys, actors::database_actor db,
+                                   const std::string& host, std::uint16_t p,
+                                   const std::string& remote, actors::link_mode mode,
+                                   actors::socket_link_options o) {
+    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
+    if ((*calls)++ == 0)
+      std::this_thread::sleep_for(1500ms);
+    if (link)
+      made->add(*link);
+    return link;
+  };
+  actors::topology topo{*sys, options};
+  BOOST_REQUIRE(topo.register_db(db, "a").ok());
+  auto id = topo.connect_tcp("a", "127.0.0.1", port, "peer", actors::link_mode::bidirectional,
+                             actors::link_access{"tcp-secret", {}, {}});
+  BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().to_string()));
+  for (int i = 0; i < 50; ++i)
+    put("a" + std::to_string(i), i);
+  BOOST_REQUIRE_EQUAL(peer->command("put p 1"), "OK");
+  BOOST_TEST(eventually([&] { return peer->count() == 51 && count() == 51; }));
+  // The first dial's connection comes back after the second's.
+  BOOST_REQUIRE(eventually([&] { return made->all().size() == 2; }));
+  auto conns = made->all();
+  BOOST_TEST(ends_within(*sys, conns[1], 5s));
+  BOOST_TEST(topo.wait_until_synced(10s));
+  auto links = topo.links();
+  auto* l = find_link(links, *id);
+  BOOST_REQUIRE(l != nullptr);
+  BOOST_TEST((l->state == actors::link_state::running));
+  BOOST_TEST(l->restarts() >= 1u);
+  BOOST_TEST((l->connection == conns[0]));
+  BOOST_TEST(!ends_within(*sys, conns[0], 100ms));
+  // Ops still cross on the link that was kept.
+  put("late", 1);
+  BOOST_TEST(eventually([&] { return peer->count() == 52; }));
+}
+
 BOOST_AUTO_TEST_CASE(sync_prefers_the_unix_socket_falls_back_to_tcp_and_moves_back) {
   auto port = free_tcp_port();
   auto peer = std::make_unique<peer_process>(dir / "peer", "tcp:" + std::to_string(port),

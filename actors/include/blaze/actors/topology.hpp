@@ -161,6 +161,14 @@ struct sync_policy {
   encryption_mode encryption = encryption_mode::transport;
 };
 
+// Supervisor-internal message tags (TCP dials, shutdown).
+using dialled_atom = caf::atom_constant<caf::atom("dialled")>;
+constexpr dialled_atom dialled_atom_v{};
+using dial_expired_atom = caf::atom_constant<caf::atom("dialexpire")>;
+constexpr dial_expired_atom dial_expired_atom_v{};
+using parts_atom = caf::atom_constant<caf::atom("parts")>;
+constexpr parts_atom parts_atom_v{};
+
 // The supervisor's interface. Errors come back as CAF errors of category
 // "blaze" (runtime::from_caf_error): not_found for an unknown node or link,
 // invalid_argument for a link from a node to itself, already_exists for a
@@ -196,7 +204,20 @@ using topology_actor = caf::typed_actor<
   // A socket link's report of the peer's relay (its incoming direction).
   caf::reacts_to<stats_atom, caf::actor, relay_stats>,
   // A socket link's connection came up (sent by its broker).
-  caf::reacts_to<established_atom, link_event>>;
+  caf::reacts_to<established_atom, link_event>,
+  // A TCP dial's helper returns the connection of (link, attempt); the
+  // supervisor takes it or ends it. The helper ends it itself if the
+  // supervisor is gone (the request fails), so none outlives both.
+  caf::replies_to<dialled_atom, link_id, std::uint64_t, caf::actor>::with<void>,
+  // ... or the reason it has none.
+  caf::reacts_to<dialled_atom, link_id, std::uint64_t, caf::error>,
+  // The dial of (link, attempt) took longer than topology_options::
+  // dial_timeout: re-dialled; what that attempt returns later is ended.
+  caf::reacts_to<dial_expired_atom, link_id, std::uint64_t>,
+  // Every actor the supervisor owns and that may still run: relays,
+  // connections (those not yet taken by a link too), listeners, dial
+  // helpers; the facade waits for them when it stops.
+  caf::replies_to<parts_atom>::with<std::vector<caf::actor>>>;
 
 struct topology_options {
   relay_options relay;
@@ -209,12 +230,15 @@ struct topology_options {
   std::chrono::milliseconds upgrade_interval{2000};
   // How TCP links are dialled, in a detached helper thread; empty: dial_tcp.
   // (A dialer that wraps dial_tcp can add its own socket setup, logging, or,
-  // in tests, a delay before the connection is returned.) It must return
-  // within the options' hello_timeout plus 10 s, or the link is re-dialled.
+  // in tests, a delay before the connection is returned.)
   std::function<result<caf::actor>(caf::actor_system&, database_actor, const std::string& host,
                                    std::uint16_t port, const std::string& remote, link_mode,
                                    socket_link_options)>
     tcp_dial;
+  // A TCP dial that has not returned within this is given up and the link
+  // re-dialled after its backoff (a connection it returns later is ended);
+  // 0: the link's hello timeout plus 10 s.
+  std::chrono::milliseconds dial_timeout{0};
 };
 
 topology_actor spawn_topology(caf::actor_system& sys, topology_options options = {});
