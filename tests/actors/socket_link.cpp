@@ -1142,6 +1142,43 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_converges_and_is_redialled_after_kill_9) {
   BOOST_TEST((l->state == actors::link_state::running));
 }
 
+// The connections a test's TCP dialer made, in order.
+struct dialled_connections {
+  std::mutex mtx;
+  std::vector<caf::actor> made;
+  void add(const caf::actor& a) {
+    std::lock_guard<std::mutex> g{mtx};
+    made.push_back(a);
+  }
+  std::vector<caf::actor> all() {
+    std::lock_guard<std::mutex> g{mtx};
+    return made;
+  }
+};
+
+// A TCP dialer for topology_options::tcp_dial: dials as dial_tcp does, then
+// holds the connection back, `first_delay` on the first call and
+// `later_delay` on every later one, and records it in `first` or `later`
+// (when given).
+using tcp_dialer = decltype(actors::topology_options::tcp_dial);
+tcp_dialer delayed_dialer(std::chrono::milliseconds first_delay,
+                          std::chrono::milliseconds later_delay,
+                          std::shared_ptr<dialled_connections> first = nullptr,
+                          std::shared_ptr<dialled_connections> later = nullptr) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  return [=](caf::actor_system& sys, actors::database_actor db, const std::string& host,
+             std::uint16_t p, const std::string& remote, actors::link_mode mode,
+             actors::socket_link_options o) {
+    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
+    bool is_first = (*calls)++ == 0;
+    std::this_thread::sleep_for(is_first ? first_delay : later_delay);
+    auto& record = is_first ? first : later;
+    if (link && record)
+      record->add(*link);
+    return link;
+  };
+}
+
 // A TCP link is dialled by a helper thread, which returns the connection to
 // the topology; on a busy machine the link can finish its handshake and
 // report "established" before that. The report must not be lost: the link
@@ -1154,13 +1191,7 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_that_is_up_before_its_helper_returns_it_runs) {
   auto peer = std::make_unique<peer_process>(dir / "peer", where, "tcp-secret", true);
   BOOST_REQUIRE_EQUAL(peer->command("port"), "PORT " + std::to_string(port));
   auto options = quick_backoff();
-  options.tcp_dial = [](caf::actor_system& sys, actors::database_actor db, const std::string& host,
-                        std::uint16_t p, const std::string& remote, actors::link_mode mode,
-                        actors::socket_link_options o) {
-    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
-    std::this_thread::sleep_for(700ms);
-    return link;
-  };
+  options.tcp_dial = delayed_dialer(700ms, 700ms);
   actors::topology topo{*sys, options};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
   auto id = topo.connect_tcp("a", "127.0.0.1", port, "peer", actors::link_mode::bidirectional,
@@ -1178,20 +1209,6 @@ BOOST_AUTO_TEST_CASE(a_tcp_link_that_is_up_before_its_helper_returns_it_runs) {
   BOOST_TEST(l->peer != 0u);
   BOOST_TEST(l->restarts() == 0u);
 }
-
-// The connections a test's TCP dialer made, in order.
-struct dialled_connections {
-  std::mutex mtx;
-  std::vector<caf::actor> made;
-  void add(const caf::actor& a) {
-    std::lock_guard<std::mutex> g{mtx};
-    made.push_back(a);
-  }
-  std::vector<caf::actor> all() {
-    std::lock_guard<std::mutex> g{mtx};
-    return made;
-  }
-};
 
 // Whether `a` has ended or ends within `limit` (monitoring an actor that
 // is gone delivers its down message at once).
@@ -1213,15 +1230,7 @@ BOOST_AUTO_TEST_CASE(a_connection_dialled_while_the_topology_stops_ends_with_it)
   silent_tcp_listener server;
   auto made = std::make_shared<dialled_connections>();
   auto options = quick_backoff();
-  options.tcp_dial = [made](caf::actor_system& sys, actors::database_actor db,
-                            const std::string& host, std::uint16_t p, const std::string& remote,
-                            actors::link_mode mode, actors::socket_link_options o) {
-    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
-    std::this_thread::sleep_for(500ms);
-    if (link)
-      made->add(*link);
-    return link;
-  };
+  options.tcp_dial = delayed_dialer(500ms, 0ms, made);
   {
     actors::topology topo{*sys, options};
     BOOST_REQUIRE(topo.register_db(db, "a").ok());
@@ -1246,21 +1255,9 @@ BOOST_AUTO_TEST_CASE(a_tcp_dial_that_returns_too_late_is_ended_and_the_link_redi
   BOOST_REQUIRE_EQUAL(peer->command("port"), "PORT " + std::to_string(port));
   auto first = std::make_shared<dialled_connections>(); // what the first dial made
   auto later = std::make_shared<dialled_connections>(); // ... and every later one
-  auto calls = std::make_shared<std::atomic<int>>(0);
   auto options = quick_backoff();
   options.dial_timeout = 1s;
-  options.tcp_dial = [first, later, calls](caf::actor_system& sys, actors::database_actor db,
-                                           const std::string& host, std::uint16_t p,
-                                           const std::string& remote, actors::link_mode mode,
-                                           actors::socket_link_options o) {
-    auto link = actors::dial_tcp(sys, std::move(db), host, p, remote, mode, std::move(o));
-    bool is_first = (*calls)++ == 0;
-    if (is_first)
-      std::this_thread::sleep_for(2500ms);
-    if (link)
-      (is_first ? first : later)->add(*link);
-    return link;
-  };
+  options.tcp_dial = delayed_dialer(2500ms, 0ms, first, later);
   actors::topology topo{*sys, options};
   BOOST_REQUIRE(topo.register_db(db, "a").ok());
   auto id = topo.connect_tcp("a", "127.0.0.1", port, "peer", actors::link_mode::bidirectional,
