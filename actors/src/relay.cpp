@@ -324,31 +324,39 @@ void pump(relay_pointer self) {
     catch_up(self);
 }
 
-// Lets the changes already in the mailbox join the queue before it leaves.
+// Sends the queue off: at once when nothing else waits in the mailbox (a
+// lone op pays no extra message), else once the messages already queued
+// are handled, so that the changes among them join it.
 void schedule_flush(relay_pointer self) {
   auto& st = self->state;
   if (st.flush_pending)
     return;
+  if (self->mailbox().empty()) {
+    pump(self);
+    return;
+  }
   st.flush_pending = true;
   self->send(self, flush_atom_v);
 }
 
-void on_change(relay_pointer self, const change& c) {
+// Takes note of one change of the source; true if its op joined the queue
+// (the caller then schedules a flush).
+bool on_change(relay_pointer self, const change& c) {
   auto& st = self->state;
   const op& o = c.cause;
   st.note_source_op(o);
   if (!st.ready()) {
     // The catch-up that follows start-up reads it from the op log.
     st.needs_catch_up = true;
-    return;
+    return false;
   }
   if (o.origin == *st.sink_id) {
     if (st.advance(o) && o.seq > st.acked.get(o.origin))
       st.acked.set(o.origin, o.seq);
-    return;
+    return false;
   }
   if (o.seq <= st.sent.get(o.origin))
-    return; // already sent
+    return false; // already sent
   // During a read of the op log, `sent` is about to move: hold the op
   // until the result is in.
   if (st.ops_since_in_flight) {
@@ -356,18 +364,18 @@ void on_change(relay_pointer self, const change& c) {
       st.held.push_back(o);
     else
       st.needs_catch_up = true;
-    return;
+    return false;
   }
   // Forward live only when it is the next op of its origin and the queue
   // has room; otherwise the op log has it.
   if (!st.may_queue() || o.seq != st.sent.get(o.origin) + 1) {
     st.needs_catch_up = true;
     pump(self);
-  } else {
-    st.advance(o);
-    st.queue.push_back(o);
-    schedule_flush(self);
+    return false;
   }
+  st.advance(o);
+  st.queue.push_back(o);
+  return true;
 }
 
 relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor source, op_sink sink,
@@ -448,8 +456,11 @@ relay_impl::behavior_type relay_behavior(relay_pointer self, database_actor sour
       }
     },
     [self](const std::vector<change>& cs) {
+      bool queued = false;
       for (auto& c : cs)
-        on_change(self, c);
+        queued = on_change(self, c) || queued;
+      if (queued)
+        schedule_flush(self);
     },
     [self](flush_atom) {
       self->state.flush_pending = false;

@@ -35,7 +35,12 @@ using namespace detail;
 //   "r" collection "\0" id                a record: live flag (1 byte), then its sealed
 //                                         merge state; the flag is authenticated too
 //   "o" origin(be64) seq(be64)            op log
-//   "v" origin(be64)                      version-vector entry of a remote origin
+//   "v" origin(be64)                      version-vector checkpoint of a remote origin:
+//                                         contiguous seq and newest HLC seen. The op log is
+//                                         the truth: open() reads on from the checkpoint,
+//                                         which apply() writes only every
+//                                         `checkpoint_interval` ops of an origin (and a
+//                                         clean close writes the rest).
 namespace {
 
 constexpr char header_key[] = "h";
@@ -50,6 +55,11 @@ constexpr int max_log2_n = 22;
 // A remote stamp further ahead of the wall clock than this comes from a
 // broken clock; accepting it would drag every replica's clock along.
 constexpr hlc_time max_clock_lead = make_hlc(366ull * 24 * 60 * 60 * 1000, 0);
+// An origin's version-vector checkpoint is rewritten once its contiguous
+// frontier has moved this far past it. A lone applied op then writes two
+// LevelDB entries (op, record) instead of three; after a crash, open()
+// reads at most this many ops per origin past the checkpoint.
+constexpr std::uint64_t checkpoint_interval = 1024;
 
 std::string record_key(std::string_view coll, std::string_view id) {
   std::string k;
@@ -277,6 +287,12 @@ struct database::impl {
   version_vector have;                                // contiguous frontier per origin
   std::map<node_id, std::set<std::uint64_t>> beyond;  // stored ops past a gap
   std::set<node_id> origins;                          // every origin in the op log
+  // Per remote origin: the frontier its stored checkpoint holds, and the
+  // newest stamp seen of it (what the next checkpoint records).
+  version_vector checkpointed;
+  std::map<node_id, hlc_time> newest_seen;
+  // open() went through: only then does closing write checkpoints.
+  bool opened = false;
 
   // Keys of every stored record (live or tombstone), once `known_complete`:
   // a write to a key the filter has never seen needs no merge read.
@@ -377,6 +393,32 @@ struct database::impl {
     stop_scan = true;
     if (key_scanner.joinable())
       key_scanner.join();
+    // A clean close checkpoints every origin, so the next open reads no op
+    // log. Should the write fail, open() reads on from the older checkpoints.
+    if (opened) {
+      std::lock_guard<std::mutex> g{mu};
+      leveldb::WriteBatch batch;
+      bool any = false;
+      for (auto& [origin, seq] : have.entries()) {
+        if (origin == self || seq <= checkpointed.get(origin))
+          continue;
+        auto n = newest_seen.find(origin);
+        if (!put_checkpoint(batch, origin, seq, n == newest_seen.end() ? 0 : n->second))
+          return;
+        any = true;
+      }
+      if (any)
+        (void)write(batch);
+    }
+  }
+
+  // Adds the version-vector checkpoint of a remote origin to `batch`.
+  result<void> put_checkpoint(leveldb::WriteBatch& batch, node_id origin, std::uint64_t seq,
+                              hlc_time newest) {
+    std::string entry;
+    put_varint(entry, seq);
+    put_varint(entry, newest);
+    return put_sealed(batch, vv_key(origin), entry);
   }
 
   // Runs on key_scanner: adds every record key of the store to known_keys.
@@ -534,6 +576,8 @@ struct database::impl {
         return error{errc::corruption, "version vector entry does not decode"};
       node_id origin = get_fixed64(key.data() + 1);
       have.set(origin, seq);
+      checkpointed.set(origin, seq);
+      newest_seen[origin] = time;
       observe(time);
     }
     // Every origin in the op log, found by skipping from one origin to the next.
@@ -569,14 +613,31 @@ struct database::impl {
       if (origin == self)
         continue;
       auto prefix = op_origin_prefix(origin);
-      for (it->Seek(op_key(origin, have.get(origin) + 1));
+      std::uint64_t frontier = have.get(origin);
+      auto& ahead = beyond[origin];
+      auto& newest = newest_seen[origin];
+      for (it->Seek(op_key(origin, frontier + 1));
            it->Valid() && starts_with(it->key(), prefix); it->Next()) {
         auto o = open_op(it->key(), it->value());
         if (!o)
           return o.error();
-        beyond[origin].insert(o->seq);
+        // Ops that continue the checkpoint's frontier without a gap move
+        // it (applied after the last checkpoint); the rest lie past a gap.
+        if (o->seq == frontier + 1 && ahead.empty())
+          frontier = o->seq;
+        else
+          ahead.insert(o->seq);
+        newest = std::max(newest, o->time);
         observe(o->time);
       }
+      while (!ahead.empty() && *ahead.begin() == frontier + 1) {
+        ahead.erase(ahead.begin());
+        ++frontier;
+      }
+      if (ahead.empty())
+        beyond.erase(origin);
+      if (frontier > 0)
+        have.set(origin, frontier);
     }
     if (!it->status().ok())
       return from_leveldb(it->status(), "reading the op log failed");
@@ -717,6 +778,7 @@ result<std::unique_ptr<database>> database::open(std::string_view name, const fs
     auto* self = p.get();
     p->key_scanner = std::thread{[self] { self->scan_record_keys(); }};
   }
+  p->opened = true;
   return std::unique_ptr<database>{new database(std::move(p))};
 }
 
@@ -1020,20 +1082,24 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
   {
     std::lock_guard<std::mutex> g{d.mu};
     bool want_changes = d.has_observers();
-    // Work on copies so that a failed write leaves the in-memory state as it was.
-    version_vector have = d.have;
-    auto beyond = d.beyond;
-    auto origins = d.origins;
+    // Progress of each origin the batch touches, worked out beside the
+    // replication state and moved into it once the write succeeded: a
+    // failed write leaves the in-memory state as it was.
+    struct progress {
+      std::uint64_t frontier;
+      std::set<std::uint64_t> ahead;
+      hlc_time newest;
+    };
+    std::map<node_id, progress> touched_origins;
     hlc_time newest_seen = 0;
     struct touched {
       record_state state;
       bool dirty = false;
     };
     std::unordered_map<std::string, touched> records; // by record key
-    std::map<node_id, hlc_time> newest; // per origin whose entry must be written
     auto& batch = d.batch_buffer;
     batch.Clear();
-    std::string encoded;
+    std::string& encoded = d.plain_buffer;
     for (auto& o : ops) {
       if (o.origin == d.self) {
         if (o.seq <= d.self_seq) {
@@ -1047,9 +1113,17 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       }
       if (auto r = check_op_clock(o); !r)
         return r.error();
-      std::uint64_t frontier = have.get(o.origin);
-      auto& ahead = beyond[o.origin];
-      if (o.seq <= frontier || ahead.count(o.seq)) {
+      auto pi = touched_origins.find(o.origin);
+      if (pi == touched_origins.end()) {
+        progress p{d.have.get(o.origin), {}, 0};
+        if (auto b = d.beyond.find(o.origin); b != d.beyond.end())
+          p.ahead = b->second;
+        if (auto n = d.newest_seen.find(o.origin); n != d.newest_seen.end())
+          p.newest = n->second;
+        pi = touched_origins.emplace(o.origin, std::move(p)).first;
+      }
+      auto& pr = pi->second;
+      if (o.seq <= pr.frontier || pr.ahead.count(o.seq)) {
         ++stats.duplicates;
         continue;
       }
@@ -1067,19 +1141,16 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       encode_append(o, encoded);
       if (auto r = d.put_sealed(batch, op_key(o.origin, o.seq), encoded); !r)
         return r.error();
-      if (o.seq == frontier + 1) {
-        ++frontier;
-        while (!ahead.empty() && *ahead.begin() == frontier + 1) {
-          ahead.erase(ahead.begin());
-          ++frontier;
+      if (o.seq == pr.frontier + 1) {
+        ++pr.frontier;
+        while (!pr.ahead.empty() && *pr.ahead.begin() == pr.frontier + 1) {
+          pr.ahead.erase(pr.ahead.begin());
+          ++pr.frontier;
         }
-        have.set(o.origin, frontier);
       } else {
-        ahead.insert(o.seq);
+        pr.ahead.insert(o.seq);
       }
-      origins.insert(o.origin);
-      auto& t = newest[o.origin];
-      t = std::max(t, o.time);
+      pr.newest = std::max(pr.newest, o.time);
       newest_seen = std::max(newest_seen, o.time);
       ++stats.applied;
       if (want_changes)
@@ -1094,20 +1165,28 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
         // Added before the write: should it fail, an extra key only costs a read.
         d.known_keys.add(key);
       }
-    for (auto& [origin, time] : newest) {
-      std::string entry;
-      put_varint(entry, have.get(origin));
-      put_varint(entry, time);
-      if (auto r = d.put_sealed(batch, vv_key(origin), entry); !r)
+    // Checkpoints of the origins whose frontier moved far enough.
+    std::vector<node_id> checkpoints;
+    for (auto& [origin, pr] : touched_origins) {
+      if (pr.frontier < d.checkpointed.get(origin) + checkpoint_interval)
+        continue;
+      if (auto r = d.put_checkpoint(batch, origin, pr.frontier, pr.newest); !r)
         return r.error();
+      checkpoints.push_back(origin);
     }
     if (auto r = d.write(batch); !r)
       return r.error();
-    for (auto i = beyond.begin(); i != beyond.end();)
-      i = i->second.empty() ? beyond.erase(i) : std::next(i);
-    d.have = std::move(have);
-    d.beyond = std::move(beyond);
-    d.origins = std::move(origins);
+    for (auto& [origin, pr] : touched_origins) {
+      d.have.set(origin, pr.frontier);
+      if (pr.ahead.empty())
+        d.beyond.erase(origin);
+      else
+        d.beyond[origin] = std::move(pr.ahead);
+      d.newest_seen[origin] = pr.newest;
+      d.origins.insert(origin);
+    }
+    for (node_id origin : checkpoints)
+      d.checkpointed.set(origin, d.have.get(origin));
     d.observe(newest_seen);
   }
   impl_->notify(changes);

@@ -5,7 +5,10 @@
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 
+#include <leveldb/db.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 #include <random>
 
@@ -339,6 +342,85 @@ BOOST_AUTO_TEST_CASE(applied_ops_and_version_survive_reopen) {
   BOOST_TEST(BLAZE_OK(b->ops_since({})) == ops, boost::test_tools::per_element());
   BOOST_TEST(BLAZE_OK(b->list("c")) == BLAZE_OK(a.db->list("c")), boost::test_tools::per_element());
   BOOST_TEST(BLAZE_OK(b->apply(ops)).duplicates == 3u);
+}
+
+// A crash, as the next open sees it: the store's files as they are while
+// it is open (nothing a clean close writes).
+std::filesystem::path copy_while_open(const std::filesystem::path& store,
+                                      const std::filesystem::path& to) {
+  std::filesystem::copy(store, to, std::filesystem::copy_options::recursive);
+  return to;
+}
+
+// The store's version-vector checkpoint of `origin`, read without Blaze
+// (sealed: only its presence is checked).
+bool has_checkpoint(const std::filesystem::path& path, node_id origin) {
+  leveldb::DB* raw = nullptr;
+  auto s = leveldb::DB::Open(leveldb::Options{}, path.string(), &raw);
+  BOOST_TEST_REQUIRE(s.ok(), "raw LevelDB open failed: " << s.ToString());
+  std::unique_ptr<leveldb::DB> guard{raw};
+  std::string key{"v"};
+  for (int shift = 56; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((origin >> shift) & 0xff));
+  std::string value;
+  s = raw->Get(leveldb::ReadOptions{}, key, &value);
+  BOOST_TEST_REQUIRE((s.ok() || s.IsNotFound()), s.ToString());
+  return s.ok();
+}
+
+BOOST_AUTO_TEST_CASE(applied_ops_survive_a_crash_before_the_version_checkpoint) {
+  // apply() checkpoints an origin's frontier only every so many ops; the
+  // op log is the truth, and open() reads on from the checkpoint.
+  replica a;
+  temp_dir bdir, crashed;
+  for (int i = 0; i < 8; ++i)
+    BLAZE_OK(a.db->put("c", "r" + std::to_string(i % 3), {{"i", i}}));
+  const auto ops = BLAZE_OK(a.db->ops_since({}));
+  const node_id origin = a.db->id();
+  auto b = open_store(bdir.store(), "shared");
+  BLAZE_OK(b->apply({ops[0], ops[1], ops[2]}));
+  BLAZE_OK(b->apply({ops[3]}));
+  BLAZE_OK(b->apply({ops[6]})); // past a gap: 5 and 6 missing
+  BOOST_TEST(b->version().get(origin) == 4u);
+  auto copy = copy_while_open(bdir.store(), crashed.root() / "copy");
+  BOOST_TEST(!has_checkpoint(copy, origin), "a handful of ops wrote a checkpoint");
+
+  auto after = open_store(copy, "shared");
+  BOOST_TEST(after->version().get(origin) == 4u);
+  BOOST_TEST(BLAZE_OK(after->ops_since({})).size() == 5u);
+  auto st = BLAZE_OK(after->apply(ops));
+  BOOST_TEST(st.applied == 3u);
+  BOOST_TEST(st.duplicates == 5u);
+  BOOST_TEST(after->version().get(origin) == 8u);
+  BOOST_TEST(BLAZE_OK(after->list("c")) == BLAZE_OK(a.db->list("c")),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(version_checkpoints_are_written_as_the_frontier_moves_and_on_close) {
+  replica a;
+  temp_dir bdir, crashed;
+  for (int i = 0; i < 1100; ++i)
+    BLAZE_OK(a.db->put("c", "r" + std::to_string(i % 50), {{"i", i}}));
+  const auto ops = BLAZE_OK(a.db->ops_since({}));
+  const node_id origin = a.db->id();
+  {
+    auto b = open_store(bdir.store(), "shared");
+    for (std::size_t i = 0; i < 1000; ++i)
+      BLAZE_OK(b->apply({ops[i]}));
+    BOOST_TEST(!has_checkpoint(copy_while_open(bdir.store(), crashed.root() / "early"), origin));
+    for (std::size_t i = 1000; i < ops.size(); ++i)
+      BLAZE_OK(b->apply({ops[i]}));
+    // Past the interval: checkpointed without a close.
+    auto copy = copy_while_open(bdir.store(), crashed.root() / "late");
+    BOOST_TEST(has_checkpoint(copy, origin));
+    auto after = open_store(copy, "shared");
+    BOOST_TEST(after->version().get(origin) == 1100u);
+  }
+  // Closed (which checkpoints the rest) and reopened with everything.
+  auto b = open_store(bdir.store(), "shared");
+  BOOST_TEST(b->version().get(origin) == 1100u);
+  BOOST_TEST(BLAZE_OK(b->apply(ops)).duplicates == 1100u);
+  BOOST_TEST(BLAZE_OK(b->list("c")) == BLAZE_OK(a.db->list("c")), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(later_erase_beats_earlier_put) {
