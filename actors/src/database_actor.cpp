@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <iterator>
 #include <map>
 
 namespace blaze::actors {
@@ -127,11 +128,18 @@ database_impl::behavior_type database_behavior(database_pointer self,
                                                 std::shared_ptr<database> db) {
   auto& st = self->state;
   st.db = std::move(db);
-  // Observers run on this actor's thread, inside the handler that
-  // committed; the handler then publishes what they gathered.
-  st.observer = st.db->subscribe([self](const change& c) {
-    if (!self->state.listeners.empty())
-      self->state.pending.push_back(c);
+  // The observer runs on this actor's thread, inside the handler that
+  // committed, and takes the commit's changes; the handler then publishes
+  // what it gathered.
+  st.observer = st.db->subscribe_commits([self](std::vector<change>&& cs) {
+    auto& pending = self->state.pending;
+    if (self->state.listeners.empty())
+      return;
+    if (pending.empty())
+      pending = std::move(cs);
+    else
+      pending.insert(pending.end(), std::make_move_iterator(cs.begin()),
+                     std::make_move_iterator(cs.end()));
   });
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& ls = self->state.listeners;

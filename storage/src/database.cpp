@@ -304,6 +304,7 @@ struct database::impl {
 
   std::mutex observers_mu;
   std::map<observer_id, std::shared_ptr<observer>> observers;
+  std::map<observer_id, std::shared_ptr<commit_observer>> commit_observers;
   observer_id next_observer = 1;
 
   hlc_time tick() {
@@ -320,26 +321,40 @@ struct database::impl {
 
   bool has_observers() {
     std::lock_guard<std::mutex> g{observers_mu};
-    return !observers.empty();
+    return !observers.empty() || !commit_observers.empty();
   }
-  void notify(const std::vector<change>& changes) {
+  void notify(std::vector<change>&& changes) {
     if (changes.empty())
       return;
     std::vector<std::shared_ptr<observer>> fns;
+    std::vector<std::shared_ptr<commit_observer>> commit_fns;
     {
       std::lock_guard<std::mutex> g{observers_mu};
+      fns.reserve(observers.size());
       for (auto& [id, fn] : observers)
         fns.push_back(fn);
+      commit_fns.reserve(commit_observers.size());
+      for (auto& [id, fn] : commit_observers)
+        commit_fns.push_back(fn);
     }
+    // The change is committed whatever an observer does; an exception from
+    // one must not turn a successful write into a failed call.
     for (auto& c : changes)
       for (auto& fn : fns) {
-        // The change is committed whatever an observer does; an exception
-        // from one must not turn a successful write into a failed call.
         try {
           (*fn)(c);
         } catch (...) {
         }
       }
+    for (std::size_t i = 0; i < commit_fns.size(); ++i) {
+      try {
+        if (i + 1 < commit_fns.size())
+          (*commit_fns[i])(std::vector<change>{changes});
+        else
+          (*commit_fns[i])(std::move(changes));
+      } catch (...) {
+      }
+    }
   }
 
   // Buffers reused by every write (guarded by `mu`): a put then costs no
@@ -543,7 +558,7 @@ struct database::impl {
       have.set(self, self_seq);
       origins.insert(self);
     }
-    notify(notes);
+    notify(std::move(notes));
     return out;
   }
 
@@ -1189,7 +1204,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       d.checkpointed.set(origin, d.have.get(origin));
     d.observe(newest_seen);
   }
-  impl_->notify(changes);
+  impl_->notify(std::move(changes));
   return stats;
 }
 
@@ -1230,9 +1245,17 @@ observer_id database::subscribe(observer fn) {
   return id;
 }
 
+observer_id database::subscribe_commits(commit_observer fn) {
+  std::lock_guard<std::mutex> g{impl_->observers_mu};
+  auto id = impl_->next_observer++;
+  impl_->commit_observers.emplace(id, std::make_shared<commit_observer>(std::move(fn)));
+  return id;
+}
+
 void database::unsubscribe(observer_id id) {
   std::lock_guard<std::mutex> g{impl_->observers_mu};
   impl_->observers.erase(id);
+  impl_->commit_observers.erase(id);
 }
 
 } // namespace blaze

@@ -519,6 +519,66 @@ BOOST_AUTO_TEST_CASE(observer_exception_does_not_undo_or_fail_the_change) {
   BOOST_TEST(*got == make_record("r", {{"a", 1}}));
 }
 
+BOOST_AUTO_TEST_CASE(commit_observers_take_each_commit_whole_after_the_change_observers) {
+  std::vector<std::string> calls;
+  std::vector<std::vector<change>> first, last;
+  db->subscribe([&](const change& c) { calls.push_back("change " + c.id); });
+  db->subscribe_commits([&](std::vector<change>&& cs) {
+    calls.push_back("first commit observer");
+    first.push_back(std::move(cs));
+  });
+  db->subscribe_commits([&](std::vector<change>&& cs) {
+    calls.push_back("last commit observer");
+    last.push_back(std::move(cs));
+  });
+  write_batch b;
+  b.put("c", "r1", {{"a", 1}});
+  b.put("c", "r2", {{"a", 2}});
+  b.erase("c", "r1");
+  BLAZE_OK(db->write(std::move(b)));
+  BLAZE_OK(db->apply({remote_set(peer_x, 1, past(1), "c", "x", {{"v", 1}})}));
+  BLAZE_CHECK_ERRC(db->erase("c", "missing"), errc::not_found); // no commit, no call
+  BOOST_TEST(calls == (std::vector<std::string>{"change r1", "change r2", "change r1",
+                                                "first commit observer", "last commit observer",
+                                                "change x", "first commit observer",
+                                                "last commit observer"}),
+             boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(first.size() == 2u);
+  BOOST_TEST_REQUIRE(last.size() == 2u);
+  for (auto* got : {&first, &last}) {
+    auto& commit = (*got)[0];
+    BOOST_TEST_REQUIRE(commit.size() == 3u);
+    BOOST_TEST(commit[0].id == "r1");
+    BOOST_TEST(commit[1].id == "r2");
+    BOOST_TEST(commit[2].id == "r1");
+    BOOST_TEST(commit[2].deleted);
+    BOOST_TEST(commit[1].seq == 2u);
+    BOOST_TEST_REQUIRE(commit[1].current.has_value());
+    BOOST_TEST(*commit[1].current == make_record("r2", {{"a", 2}}));
+    BOOST_TEST_REQUIRE((*got)[1].size() == 1u);
+    BOOST_TEST((*got)[1][0].origin == peer_x);
+    BOOST_TEST(!(*got)[1][0].local);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(commit_observer_unsubscribes_and_its_exception_is_dropped) {
+  int calls = 0;
+  auto thrower = db->subscribe_commits([](std::vector<change>&&) {
+    throw std::runtime_error("observer bug");
+  });
+  auto counter = db->subscribe_commits([&](std::vector<change>&& cs) { calls += cs.size(); });
+  auto o = BLAZE_OK(db->put("c", "r", {{"a", 1}}));
+  BOOST_TEST(o.seq == 1u);
+  BOOST_TEST(calls == 1);
+  db->unsubscribe(counter);
+  db->unsubscribe(thrower);
+  BLAZE_OK(db->put("c", "r", {{"a", 2}}));
+  BOOST_TEST(calls == 1);
+  auto got = BLAZE_OK(db->get("c", "r"));
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST(*got == make_record("r", {{"a", 2}}));
+}
+
 BOOST_AUTO_TEST_CASE(op_stamped_over_a_year_ahead_is_refused_and_nothing_is_stored) {
   using namespace std::chrono;
   auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

@@ -50,6 +50,8 @@ struct change {
 };
 
 using observer = std::function<void(const change&)>;
+// Told of a whole commit at once: its changes in order, handed over.
+using commit_observer = std::function<void(std::vector<change>&&)>;
 using observer_id = std::uint64_t;
 
 struct apply_stats {
@@ -146,6 +148,12 @@ public:
   // it, outside the database's lock (they may read the database). An
   // exception an observer throws is caught and dropped: the change stands.
   observer_id subscribe(observer fn);
+  // A commit observer is told once per commit, after the per-change
+  // observers, and takes the changes: the last one subscribed gets the
+  // vector itself, any other a copy (what an actor that forwards the
+  // changes wants: no copy per change). The same rules otherwise.
+  observer_id subscribe_commits(commit_observer fn);
+  // Ends either kind of subscription.
   void unsubscribe(observer_id id);
 
   struct impl;
