@@ -100,6 +100,14 @@ std::string vv_key(node_id origin) {
   return k;
 }
 
+// Moves an origin's contiguous frontier over the ops stored just past it.
+void fold_ahead(std::uint64_t& frontier, std::set<std::uint64_t>& ahead) {
+  while (!ahead.empty() && *ahead.begin() == frontier + 1) {
+    ahead.erase(ahead.begin());
+    ++frontier;
+  }
+}
+
 bool starts_with(const leveldb::Slice& s, std::string_view prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
@@ -645,10 +653,7 @@ struct database::impl {
         newest = std::max(newest, o->time);
         observe(o->time);
       }
-      while (!ahead.empty() && *ahead.begin() == frontier + 1) {
-        ahead.erase(ahead.begin());
-        ++frontier;
-      }
+      fold_ahead(frontier, ahead);
       if (ahead.empty())
         beyond.erase(origin);
       if (frontier > 0)
@@ -1106,7 +1111,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
       hlc_time newest;
     };
     std::map<node_id, progress> touched_origins;
-    hlc_time newest_seen = 0;
+    hlc_time latest = 0; // the newest stamp of the batch
     struct touched {
       record_state state;
       bool dirty = false;
@@ -1158,15 +1163,12 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
         return r.error();
       if (o.seq == pr.frontier + 1) {
         ++pr.frontier;
-        while (!pr.ahead.empty() && *pr.ahead.begin() == pr.frontier + 1) {
-          pr.ahead.erase(pr.ahead.begin());
-          ++pr.frontier;
-        }
+        fold_ahead(pr.frontier, pr.ahead);
       } else {
         pr.ahead.insert(o.seq);
       }
       pr.newest = std::max(pr.newest, o.time);
-      newest_seen = std::max(newest_seen, o.time);
+      latest = std::max(latest, o.time);
       ++stats.applied;
       if (want_changes)
         changes.push_back(impl::make_change(o, it->second.state, false));
@@ -1202,7 +1204,7 @@ result<apply_stats> database::apply(const std::vector<op>& ops) {
     }
     for (node_id origin : checkpoints)
       d.checkpointed.set(origin, d.have.get(origin));
-    d.observe(newest_seen);
+    d.observe(latest);
   }
   impl_->notify(std::move(changes));
   return stats;

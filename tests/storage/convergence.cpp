@@ -1,5 +1,6 @@
 // Replication: replicas that exchange ops in any order, with duplicates and
 // gaps, end in the same state; conflicts resolve by (HLC, origin).
+#include "codec.hpp"
 #include "fixture.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
@@ -360,8 +361,7 @@ bool has_checkpoint(const std::filesystem::path& path, node_id origin) {
   BOOST_TEST_REQUIRE(s.ok(), "raw LevelDB open failed: " << s.ToString());
   std::unique_ptr<leveldb::DB> guard{raw};
   std::string key{"v"};
-  for (int shift = 56; shift >= 0; shift -= 8)
-    key.push_back(static_cast<char>((origin >> shift) & 0xff));
+  detail::put_fixed64(key, origin);
   std::string value;
   s = raw->Get(leveldb::ReadOptions{}, key, &value);
   BOOST_TEST_REQUIRE((s.ok() || s.IsNotFound()), s.ToString());
