@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark in one run, on this machine: installs what is missing
-# (redis-server and gnuplot too), builds Release, runs `blaze-bench all`.
+# (redis-server and gnuplot too), builds (RelWithDebInfo: -O2 -g), runs `blaze-bench all`.
 # Results: bench-results/bench.json, bench.txt (the tables), bench.png.
 #   scripts/bench.sh [--quick] [--out DIR]
 set -euo pipefail
