@@ -17,6 +17,12 @@ namespace blaze::runtime::detail {
 
 namespace {
 
+// No OpenSSL cleanup at exit, for the reason given in storage/src/crypto.cpp
+// (threads of detached actors may still be using it). Said here as well so
+// that it holds whichever of the two is initialized first.
+[[maybe_unused]] const bool openssl_kept_until_exit =
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }

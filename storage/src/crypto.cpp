@@ -9,6 +9,23 @@
 
 namespace blaze::detail {
 
+namespace {
+
+// OpenSSL frees its global state (providers, fetched ciphers, the random
+// generators) in an atexit handler unless told not to, and only the
+// threads that ended before it get theirs freed. CAF does not join the
+// threads of detached actors: a database's thread may still be ending, or
+// still sealing, when exit() runs that handler. Its random generator was
+// then left behind (LeakSanitizer reported it at the CLI's exit, about
+// one run in ten under load), and a seal at that moment would use freed
+// state. Process exit takes the memory back; nothing needs that handler.
+// The first OpenSSL call of the process must say so: this one runs while
+// static objects are built, before any thread exists.
+[[maybe_unused]] const bool openssl_kept_until_exit =
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+
+} // namespace
+
 result<void> random_bytes(void* out, std::size_t n) {
   if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1)
     return error{errc::crypto_error, "the random number generator failed"};
