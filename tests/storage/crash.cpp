@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +20,9 @@
 
 #ifndef BLAZE_CRASH_WRITER
 #error "BLAZE_CRASH_WRITER must name the blaze_crash_writer executable"
+#endif
+#ifndef BLAZE_EXIT_WRITER
+#error "BLAZE_EXIT_WRITER must name the blaze_exit_writer executable"
 #endif
 
 extern char** environ;
@@ -31,22 +35,29 @@ namespace {
 // The simulated peer whose ops the writer applies (see crash_writer.cpp).
 constexpr node_id remote_origin = 0xC0FFEE00C0FFEEull;
 
-// The crash writer as a child process with its stdout on a pipe.
+// A writer (crash_writer.cpp, exit_writer.cpp) as a child process with its
+// stdout on a pipe.
 class writer_process {
 public:
-  writer_process(const std::filesystem::path& store, std::uint64_t seed) {
+  // The crash writer.
+  writer_process(const std::filesystem::path& store, std::uint64_t seed)
+    : writer_process({BLAZE_CRASH_WRITER, store.string(), std::to_string(seed)}) {}
+
+  explicit writer_process(std::vector<std::string> args) {
     int fds[2];
     BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0, std::strerror(errno));
     out_ = fds[0];
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::string exe = BLAZE_CRASH_WRITER, path = store.string(), seed_text = std::to_string(seed);
-    char* argv[] = {exe.data(), path.data(), seed_text.data(), nullptr};
-    int rc = ::posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv, environ);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = ::posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
-    BOOST_TEST_REQUIRE(rc == 0, "posix_spawn " << exe << ": " << std::strerror(rc));
+    BOOST_TEST_REQUIRE(rc == 0, "posix_spawn " << args[0] << ": " << std::strerror(rc));
   }
 
   ~writer_process() {
@@ -74,6 +85,33 @@ public:
       output_.append(buf, static_cast<std::size_t>(n));
     }
     return true;
+  }
+
+  // Reads the output until the writer closes it, then reaps the writer;
+  // returns the wait status. After `timeout`, SIGKILL.
+  int wait_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return kill_hard();
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        continue;
+      char buf[256];
+      auto n = ::read(out_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      output_.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
   }
 
   // SIGKILL and reap; returns the wait status.
@@ -187,6 +225,27 @@ BOOST_AUTO_TEST_CASE(store_held_by_another_process_is_busy) {
   writer.kill_hard();
   // The kernel drops the dead writer's lock: the store opens again.
   open_store(dir.store(), "crash", "crash password");
+}
+
+// A thread of a detached database actor (CAF does not join them) can still
+// be writing while the process exits. OpenSSL's own exit cleanup, which
+// Blaze turns off, freed the state such a thread then used.
+BOOST_AUTO_TEST_CASE(a_thread_still_writing_while_the_process_exits_completes_its_writes) {
+  temp_dir dir;
+  writer_process writer({BLAZE_EXIT_WRITER, dir.root().string()});
+  const int status = writer.wait_exit(std::chrono::seconds(60));
+  BOOST_TEST_REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                     "exit writer " << describe_status(status) << ", output '" << writer.output()
+                                    << "' (its stderr is above)");
+  BOOST_TEST(writer.output() == "written during exit\n");
+  // Both stores hold what was written, the one written during exit too.
+  auto a = open_store(dir.root() / "a", "a", "exit password");
+  BOOST_TEST(BLAZE_OK(a->count("exit")) == 2u);
+  auto b = open_store(dir.root() / "b", "b", "exit password");
+  auto during = BLAZE_OK(b->get("exit", "during"));
+  BOOST_TEST_REQUIRE(during.has_value());
+  BOOST_TEST_REQUIRE(during->field("n") != nullptr);
+  BOOST_TEST((*during->field("n") == value{std::int64_t{2}}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
