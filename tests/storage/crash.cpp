@@ -70,20 +70,9 @@ public:
   // Waits for the "ready" line; false on EOF (the writer died) or timeout.
   bool wait_ready(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (output_.find("ready\n") == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
+    while (output_.find("ready\n") == std::string::npos)
+      if (read_some(deadline) != read_result::data)
         return false;
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-        continue;
-      char buf[256];
-      auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0)
-        return false;
-      output_.append(buf, static_cast<std::size_t>(n));
-    }
     return true;
   }
 
@@ -92,10 +81,33 @@ public:
   int wait_exit(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
+      auto r = read_some(deadline);
+      if (r == read_result::timeout)
+        return kill_hard();
+      if (r == read_result::end)
+        return reap();
+    }
+  }
+
+  // SIGKILL and reap; returns the wait status.
+  int kill_hard() {
+    ::kill(pid_, SIGKILL);
+    return reap();
+  }
+
+  const std::string& output() const { return output_; }
+
+private:
+  enum class read_result { data, end, timeout };
+
+  // Appends what the writer printed next to output_ (end: it closed its
+  // stdout or the read failed).
+  read_result read_some(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
-        return kill_hard();
+        return read_result::timeout;
       pollfd p{out_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
         continue;
@@ -104,9 +116,14 @@ public:
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        break;
+        return read_result::end;
       output_.append(buf, static_cast<std::size_t>(n));
+      return read_result::data;
     }
+  }
+
+  // Waits for the writer to end; returns the wait status.
+  int reap() {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
@@ -114,19 +131,6 @@ public:
     return status;
   }
 
-  // SIGKILL and reap; returns the wait status.
-  int kill_hard() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return status;
-  }
-
-  const std::string& output() const { return output_; }
-
-private:
   pid_t pid_ = -1;
   int out_ = -1;
   std::string output_;
